@@ -1,0 +1,38 @@
+# radplugins: two commands for a new user.
+#   make demo   set up, then train and test the demo model on synthetic MURA
+#   make test   set up, then run the test suite
+PYTHON_BASE ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DEMO_DATA ?= data/synthetic_mura
+DEMO_CONFIG ?= configs/mura/baseline_resnet18_1xb16_8e_synthetic-mura.py
+DEMO_WORK_DIR ?= work_dirs/demo
+PYTEST_ARGS ?=
+
+.PHONY: env test demo demo-data bench clean
+
+# Idempotent: seconds when the environment is already built.
+env:
+	@PYTHON=$(PYTHON_BASE) VENV=$(VENV) bash tools/setup_env.sh
+
+test: env
+	$(PY) -m pytest tests $(PYTEST_ARGS)
+
+$(DEMO_DATA)/MURA-v1.1/train_image_paths.csv: | env
+	$(PY) tools/dataset_converters/make_synthetic_mura.py --preset demo \
+		--out $(DEMO_DATA)
+
+demo-data: $(DEMO_DATA)/MURA-v1.1/train_image_paths.csv
+
+demo: env demo-data
+	$(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_WORK_DIR) \
+		--data-root $(DEMO_DATA)
+	$(PY) tools/test.py $(DEMO_CONFIG) "$$(cat $(DEMO_WORK_DIR)/last_checkpoint)" \
+		--work-dir $(DEMO_WORK_DIR)/test --data-root $(DEMO_DATA)
+
+bench: env demo-data
+	$(PY) tools/analysis_tools/benchmark_train.py $(DEMO_CONFIG) \
+		--data-root $(DEMO_DATA)
+
+clean:
+	rm -rf $(DEMO_WORK_DIR) .pytest_cache
