@@ -1,0 +1,11 @@
+"""Utilities: safe checkpoint loading, CPU distributed, config helpers."""
+from .checkpoint_compat import (TRAINING_STATE_GLOBALS,
+                                enable_safe_checkpoint_loading)
+from .config_utils import set_data_root
+from .dist_utils import check_amp_available, setup_cpu_distributed
+
+__all__ = [
+    'TRAINING_STATE_GLOBALS', 'check_amp_available',
+    'enable_safe_checkpoint_loading', 'set_data_root',
+    'setup_cpu_distributed'
+]

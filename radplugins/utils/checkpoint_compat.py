@@ -1,0 +1,99 @@
+"""Safe loading of MMEngine training checkpoints under torch >= 2.6.
+
+Since torch 2.6, ``torch.load`` defaults to ``weights_only=True``: it
+unpickles only tensors, containers and an allow-list of types, and refuses
+everything else. MMEngine 0.10.7 calls ``torch.load`` without the argument,
+so ``--resume`` (and ``load_from``) fail on MMEngine's own checkpoints,
+whose ``message_hub`` holds :class:`HistoryBuffer` objects and whose
+``meta`` holds NumPy arrays and scalars.
+
+This module keeps ``weights_only=True`` in force and extends its allow-list
+with exactly the *data* types those checkpoints contain: MMEngine's
+``HistoryBuffer`` and NumPy's array, dtype and scalar reconstructors. None
+of them runs code on unpickling. A ``HistoryBuffer`` also pickles its
+statistics methods as ``getattr(HistoryBuffer, 'min')``; a plain
+``builtins.getattr`` in the allow-list would let a crafted file reach any
+attribute of any allowed object (and from there, code), so instead
+``builtins.getattr`` is mapped to :func:`training_state_getattr`, which only
+resolves ``HistoryBuffer``'s statistics methods.
+Arbitrary objects are still refused, and ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``
+is never set.
+"""
+import pickle
+from typing import Any, List
+
+import numpy as np
+import torch
+from mmengine.logging.history_buffer import HistoryBuffer
+
+_ENABLED = False
+
+
+def _numpy_dtype_classes() -> List[type]:
+    """Return NumPy's per-dtype classes (``numpy.dtypes.*DType``)."""
+    dtypes = getattr(np, 'dtypes', None)
+    if dtypes is None:
+        return []
+    classes = []
+    for name in dir(dtypes):
+        obj = getattr(dtypes, name)
+        if isinstance(obj, type) and issubclass(obj, np.dtype):
+            classes.append(obj)
+    return classes
+
+
+def _numpy_multiarray_reconstructors() -> List[Any]:
+    """Return ``_reconstruct`` and ``scalar`` from NumPy's multiarray."""
+    try:
+        from numpy._core import multiarray
+    except ImportError:  # NumPy < 2
+        from numpy.core import multiarray
+    return [multiarray._reconstruct, multiarray.scalar]
+
+
+def training_state_getattr(obj: Any, name: str) -> Any:
+    """A ``getattr`` limited to what MMEngine's training state needs.
+
+    Stands in for ``builtins.getattr`` while unpickling with
+    ``weights_only=True``: it resolves ``HistoryBuffer``'s registered
+    statistics methods (``min``, ``max``, ``current``, ``mean``, ...) and
+    nothing else.
+
+    Args:
+        obj (Any): The object whose attribute is asked for.
+        name (str): The attribute name.
+
+    Returns:
+        Callable: The statistics method.
+
+    Raises:
+        pickle.UnpicklingError: For any other attribute.
+    """
+    if obj is HistoryBuffer and \
+            name in HistoryBuffer._statistics_methods:
+        return HistoryBuffer._statistics_methods[name]
+    raise pickle.UnpicklingError(
+        f'checkpoint asked for getattr({obj!r:.80}, {name!r}); only '
+        'HistoryBuffer statistics methods are allowed')
+
+
+TRAINING_STATE_GLOBALS: List[Any] = [
+    HistoryBuffer,
+    np.ndarray,
+    np.dtype,
+    *_numpy_multiarray_reconstructors(),
+    *_numpy_dtype_classes(),
+    (training_state_getattr, 'builtins.getattr'),
+]
+
+
+def enable_safe_checkpoint_loading() -> None:
+    """Allow MMEngine's training state in ``weights_only`` loads.
+
+    Idempotent; called when :mod:`radplugins` is imported.
+    """
+    global _ENABLED
+    if _ENABLED:
+        return
+    torch.serialization.add_safe_globals(TRAINING_STATE_GLOBALS)
+    _ENABLED = True

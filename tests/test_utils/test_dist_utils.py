@@ -1,0 +1,42 @@
+import pytest
+import torch
+from mmengine.config import Config
+
+from radplugins.utils import check_amp_available, setup_cpu_distributed
+
+needs_cpu_only = pytest.mark.skipif(
+    torch.cuda.is_available(), reason='the CPU route is taken without CUDA')
+
+
+def test_non_distributed_is_untouched():
+    cfg = Config(dict(model=dict(type='X')))
+    assert setup_cpu_distributed(cfg, 'none') is False
+    assert 'model_wrapper_cfg' not in cfg
+
+
+@needs_cpu_only
+def test_slurm_without_gpu_is_a_clear_error():
+    with pytest.raises(RuntimeError, match='--launcher slurm needs CUDA'):
+        setup_cpu_distributed(Config(dict(model=dict())), 'slurm')
+
+
+@needs_cpu_only
+def test_syncbn_on_cpu_is_a_clear_error():
+    cfg = Config(dict(model=dict(norm_cfg=dict(type='SyncBN'))))
+    with pytest.raises(RuntimeError, match='SyncBN'):
+        setup_cpu_distributed(cfg, 'pytorch')
+
+
+@needs_cpu_only
+def test_pytorch_launcher_outside_torchrun(monkeypatch):
+    for key in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'):
+        monkeypatch.delenv(key, raising=False)
+    with pytest.raises(RuntimeError, match='torchrun'):
+        setup_cpu_distributed(Config(dict(model=dict())), 'pytorch')
+
+
+@needs_cpu_only
+def test_amp_without_gpu_exits_with_a_message():
+    check_amp_available(False)
+    with pytest.raises(SystemExit, match='--amp needs a CUDA GPU'):
+        check_amp_available(True)
