@@ -1,0 +1,11 @@
+"""Transforms for radiographs, registered in MMPretrain's TRANSFORMS."""
+from .gbp_normalize import GBPNormalize
+from .high_res import KeepHighRes
+from .intensity import RescaleIntensity
+from .letterbox import LetterboxResize
+from .loading import LoadRadiograph
+
+__all__ = [
+    'GBPNormalize', 'KeepHighRes', 'LetterboxResize', 'LoadRadiograph',
+    'RescaleIntensity'
+]

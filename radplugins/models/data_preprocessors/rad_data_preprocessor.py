@@ -1,0 +1,90 @@
+"""Data preprocessor that also batches the high-resolution originals."""
+from typing import List, Optional
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from mmpretrain.models.utils import ClsDataPreprocessor
+from mmpretrain.registry import MODELS
+
+
+@MODELS.register_module()
+class RadDataPreprocessor(ClsDataPreprocessor):
+    """:class:`ClsDataPreprocessor` plus the ``hr_img`` copies of the batch.
+
+    The network-size inputs are handled exactly as by MMPretrain. When the
+    data samples carry ``hr_img`` (see :class:`KeepHighRes`), each copy is
+    moved to the model's device, converted to RGB and normalised like the
+    inputs, and all copies are zero-padded (after normalisation) at the
+    bottom/right to the largest height and width of the batch and stacked.
+    The batch is exposed as ``data_sample.hr_img`` (a view into one
+    ``(B, C, H, W)`` tensor, so ``torch.stack`` of them is the batch) and
+    each sample's valid region stays in its ``hr_shape`` metainfo.
+
+    Args:
+        hr_key (str): Data-sample field holding the copy. Defaults to
+            ``'hr_img'``.
+        **kwargs: Arguments of :class:`ClsDataPreprocessor`.
+    """
+
+    def __init__(self, hr_key: str = 'hr_img', **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.hr_key = hr_key
+
+    def _hr_to_tensor(self, hr) -> torch.Tensor:
+        if isinstance(hr, np.ndarray):
+            if hr.ndim == 2:
+                hr = hr[..., None]
+            hr = torch.from_numpy(np.ascontiguousarray(hr.transpose(2, 0, 1)))
+        hr = hr.to(self.device, non_blocking=True).float()
+        if self.to_rgb and hr.size(0) == 3:
+            hr = hr.flip(0)
+        if self._enable_normalize:
+            hr = (hr - self.mean) / self.std
+        return hr
+
+    def stack_high_res(self, data_samples: List) -> Optional[torch.Tensor]:
+        """Normalise, pad and stack the samples' ``hr_img`` fields.
+
+        Args:
+            data_samples (list[DataSample]): Samples of one batch.
+
+        Returns:
+            torch.Tensor | None: ``(B, C, H, W)`` or None when the samples
+            carry no high-resolution copy.
+        """
+        if not data_samples or self.hr_key not in data_samples[0]:
+            return None
+        missing = [i for i, s in enumerate(data_samples) if self.hr_key
+                   not in s]
+        if missing:
+            raise ValueError(f'samples {missing} of the batch have no '
+                             f'{self.hr_key!r} while others do')
+        copies = [self._hr_to_tensor(s.get(self.hr_key)) for s in data_samples]
+        height = max(c.shape[1] for c in copies)
+        width = max(c.shape[2] for c in copies)
+        batch = torch.stack([
+            F.pad(c, (0, width - c.shape[2], 0, height - c.shape[1]))
+            for c in copies
+        ])
+        for sample, hr, copy in zip(data_samples, batch, copies):
+            sample.set_field(hr, self.hr_key)
+            sample.set_metainfo(dict(hr_shape=tuple(copy.shape[1:])))
+        return batch
+
+    def forward(self, data: dict, training: bool = False) -> dict:
+        """Preprocess the inputs as MMPretrain does, then the copies.
+
+        Args:
+            data (dict): Data sampled from the dataloader.
+            training (bool): Whether to apply training-time augmentation.
+
+        Returns:
+            dict: ``inputs`` and ``data_samples`` (with batched ``hr_img``).
+        """
+        out = super().forward(data, training)
+        samples = out.get('data_samples')
+        if samples is not None and len(samples) and \
+                hasattr(samples[0], 'get'):
+            self.stack_high_res(samples)
+        return out

@@ -1,0 +1,64 @@
+import numpy as np
+import pytest
+import torch
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+
+MEAN = [10.0, 20.0, 30.0]
+STD = [2.0, 4.0, 5.0]
+
+
+def build():
+    return MODELS.build(
+        dict(type='RadDataPreprocessor', mean=MEAN, std=STD, to_rgb=True))
+
+
+def sample_with_hr(h, w, seed):
+    hr = np.random.default_rng(seed).integers(0, 255, (h, w, 3)).astype(
+        np.uint8)
+    ds = DataSample().set_gt_label(1)
+    ds.set_field(hr, 'hr_img')
+    return ds, hr
+
+
+def test_high_res_copies_are_normalised_padded_and_batched():
+    pre = build()
+    (ds1, hr1), (ds2, hr2) = sample_with_hr(6, 9, 0), sample_with_hr(8, 5, 1)
+    inputs = torch.zeros(2, 3, 4, 4, dtype=torch.uint8)
+    out = pre(dict(inputs=inputs, data_samples=[ds1, ds2]))
+    assert out['inputs'].shape == (2, 3, 4, 4)
+    batch = torch.stack([s.hr_img for s in out['data_samples']])
+    assert batch.shape == (2, 3, 8, 9)
+    assert out['data_samples'][0].hr_shape == (6, 9)
+    assert out['data_samples'][1].hr_shape == (8, 5)
+    # BGR -> RGB, then (x - mean) / std per channel, as for the inputs.
+    for ds, hr, (h, w) in ((ds1, hr1, (6, 9)), (ds2, hr2, (8, 5))):
+        rgb = hr[..., ::-1].astype(np.float64)
+        expected = (rgb - np.array(MEAN)) / np.array(STD)
+        got = ds.hr_img[:, :h, :w].permute(1, 2, 0).numpy()
+        np.testing.assert_allclose(got, expected, rtol=1e-6)
+    assert torch.all(ds1.hr_img[:, 6:, :] == 0)
+    assert torch.all(ds2.hr_img[:, :, 5:] == 0)
+    assert pre.stack_high_res(out['data_samples']).shape == (2, 3, 8, 9)
+
+
+def test_without_high_res_behaves_like_cls_preprocessor():
+    pre = build()
+    ref = MODELS.build(
+        dict(type='ClsDataPreprocessor', mean=MEAN, std=STD, to_rgb=True))
+    inputs = torch.randint(0, 255, (2, 3, 4, 4), dtype=torch.uint8)
+    samples = [DataSample().set_gt_label(0), DataSample().set_gt_label(1)]
+    out = pre(dict(inputs=inputs, data_samples=samples))
+    expected = ref(dict(inputs=inputs, data_samples=samples))
+    torch.testing.assert_close(out['inputs'], expected['inputs'])
+    assert 'hr_img' not in out['data_samples'][0]
+
+
+def test_mixed_batch_is_an_error():
+    pre = build()
+    ds1, _ = sample_with_hr(4, 4, 0)
+    with pytest.raises(ValueError, match=r"samples \[1\].*'hr_img'"):
+        pre(
+            dict(
+                inputs=torch.zeros(2, 3, 4, 4),
+                data_samples=[ds1, DataSample().set_gt_label(0)]))
