@@ -1,0 +1,5 @@
+"""Datasets and transforms, registered in MMPretrain's registries."""
+from .mura import MURA_BODY_PARTS, MuraDataset, normalize_body_part
+from .transforms import *  # noqa: F401,F403
+
+__all__ = ['MURA_BODY_PARTS', 'MuraDataset', 'normalize_body_part']
