@@ -1,0 +1,4 @@
+"""Metrics, registered in MMPretrain's METRICS."""
+from .mura_kappa import MuraKappa
+
+__all__ = ['MuraKappa']

@@ -1,0 +1,289 @@
+"""MURA's evaluation: Cohen's kappa and friends, per image and per study."""
+import math
+from collections import OrderedDict
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import print_log
+from mmpretrain.registry import METRICS
+
+_LEVELS = ('image', 'study')
+_SCORES = ('kappa', 'accuracy', 'sensitivity', 'specificity', 'auroc')
+
+
+def _ratio(num: float, den: float) -> float:
+    return float(num) / den if den else float('nan')
+
+
+@METRICS.register_module()
+class MuraKappa(BaseMetric):
+    """Cohen's kappa, accuracy, sensitivity, specificity and AUROC for MURA.
+
+    MURA labels studies, not images, so every score is reported at two
+    levels:
+
+    - **image**: each view is a sample, with its study's label;
+    - **study**: the study's probability of being abnormal is the mean of
+      its views' positive probabilities, and the study is predicted
+      abnormal when that mean is *greater than* ``threshold`` (0.5), the
+      MURA protocol's wording. The same strict rule applies to images, so
+      a probability of exactly 0.5 counts as normal at both levels.
+
+    Both levels are given overall and per body part. Aggregation happens in
+    :meth:`compute_metrics`, after MMEngine has gathered every rank's
+    results, so it is exact when one study's views were evaluated on
+    different ranks.
+
+    Each data sample must carry ``pred_score`` (2 class probabilities),
+    ``gt_label`` and the metainfo ``study_id`` and ``body_part`` (pass them
+    through ``PackInputs(meta_keys=...)``; :class:`MuraDataset` provides
+    them).
+
+    Returned keys (with the ``mura/`` prefix): ``{level}/{score}``,
+    ``{level}/{BODY_PART}/{score}`` for ``score`` in kappa, accuracy,
+    sensitivity, specificity, auroc, plus ``image/num_images`` and
+    ``study/num_studies`` (also per body part). Undefined values (AUROC with
+    one class present, kappa when chance agreement is 1) are NaN.
+
+    Args:
+        threshold (float): Positive-probability threshold. Defaults to 0.5.
+        levels (Sequence[str]): Any of ``'image'``, ``'study'``.
+        per_body_part (bool): Also report each body part. Defaults to True.
+        collect_device (str): ``'cpu'`` or ``'gpu'`` for gathering results.
+        prefix (str, optional): Key prefix. Defaults to ``'mura'``.
+    """
+
+    default_prefix: Optional[str] = 'mura'
+
+    def __init__(self,
+                 threshold: float = 0.5,
+                 levels: Sequence[str] = _LEVELS,
+                 per_body_part: bool = True,
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        if not 0.0 <= threshold <= 1.0:
+            raise ValueError(f'threshold must be in [0, 1], got {threshold}')
+        unknown = [lv for lv in levels if lv not in _LEVELS]
+        if unknown or not levels:
+            raise ValueError(f'levels must be a non-empty subset of '
+                             f'{_LEVELS}, got {tuple(levels)!r}')
+        self.threshold = threshold
+        self.levels = tuple(levels)
+        self.per_body_part = per_body_part
+
+    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        """Keep each sample's positive probability, label, study and part.
+
+        Args:
+            data_batch: Unused.
+            data_samples (Sequence[dict]): Outputs of the model as dicts.
+        """
+        for sample in data_samples:
+            for key in ('study_id', 'body_part'):
+                if key not in sample:
+                    raise KeyError(
+                        f'MuraKappa needs {key!r} in every data sample; add '
+                        f'it to PackInputs(meta_keys=...) in the pipeline '
+                        f'(sample: {sample.get("img_path", "?")})')
+            score = np.asarray(sample['pred_score'].detach().cpu()
+                               if hasattr(sample['pred_score'], 'detach')
+                               else sample['pred_score'], dtype=np.float64)
+            if score.shape != (2, ):
+                raise ValueError(
+                    f'MuraKappa expects 2 class scores (negative, positive) '
+                    f'per sample, got shape {tuple(score.shape)} for '
+                    f'{sample.get("img_path", sample["study_id"])}')
+            label = int(np.asarray(
+                sample['gt_label'].cpu() if hasattr(sample['gt_label'], 'cpu')
+                else sample['gt_label']).reshape(-1)[0])
+            self.results.append(
+                dict(
+                    prob=float(score[1]),
+                    label=label,
+                    study_id=str(sample['study_id']),
+                    body_part=str(sample['body_part'])))
+
+    @staticmethod
+    def calculate(probs: np.ndarray,
+                  labels: np.ndarray,
+                  threshold: float = 0.5) -> Dict[str, float]:
+        """Binary scores from positive probabilities and 0/1 labels.
+
+        Args:
+            probs (np.ndarray): Positive-class probabilities, shape (N,).
+            labels (np.ndarray): Ground truth in {0, 1}, shape (N,).
+            threshold (float): Predicted positive iff ``prob > threshold``.
+
+        Returns:
+            dict: ``kappa`` (eq. (4): (p_o - p_e) / (1 - p_e)), ``accuracy``,
+            ``sensitivity`` (recall of positives), ``specificity`` (recall of
+            negatives) and ``auroc`` (Mann-Whitney U / (n_pos n_neg), ties
+            counting 1/2). Undefined values are NaN.
+        """
+        probs = np.asarray(probs, dtype=np.float64).reshape(-1)
+        labels = np.asarray(labels).reshape(-1).astype(np.int64)
+        if probs.shape != labels.shape:
+            raise ValueError(f'{probs.size} probabilities but {labels.size} '
+                             'labels')
+        bad = np.setdiff1d(np.unique(labels), [0, 1])
+        if bad.size:
+            raise ValueError(f'labels must be 0 or 1, got {bad.tolist()}')
+        n = labels.size
+        if n == 0:
+            return {k: float('nan') for k in _SCORES}
+        preds = (probs > threshold).astype(np.int64)
+        tp = int(np.sum((preds == 1) & (labels == 1)))
+        tn = int(np.sum((preds == 0) & (labels == 0)))
+        fp = int(np.sum((preds == 1) & (labels == 0)))
+        fn = int(np.sum((preds == 0) & (labels == 1)))
+        p_o = (tp + tn) / n
+        p_e = ((tp + fp) * (tp + fn) + (tn + fn) * (tn + fp)) / (n * n)
+        kappa = (p_o - p_e) / (1 - p_e) if p_e < 1 else float('nan')
+
+        n_pos, n_neg = tp + fn, tn + fp
+        if n_pos and n_neg:
+            # Average ranks handle ties: U = sum of positive ranks - n+(n+ +1)/2
+            order = np.argsort(probs, kind='mergesort')
+            ranks = np.empty(n, dtype=np.float64)
+            sorted_probs = probs[order]
+            _, first, counts = np.unique(
+                sorted_probs, return_index=True, return_counts=True)
+            mean_ranks = first + (counts + 1) / 2.0
+            ranks[order] = np.repeat(mean_ranks, counts)
+            u = ranks[labels == 1].sum() - n_pos * (n_pos + 1) / 2.0
+            auroc = u / (n_pos * n_neg)
+        else:
+            auroc = float('nan')
+        return dict(
+            kappa=float(kappa),
+            accuracy=p_o,
+            sensitivity=_ratio(tp, n_pos),
+            specificity=_ratio(tn, n_neg),
+            auroc=float(auroc))
+
+    @staticmethod
+    def aggregate_studies(
+        study_ids: Sequence[str], probs: Sequence[float],
+        labels: Sequence[int]
+    ) -> Tuple[List[str], np.ndarray, np.ndarray]:
+        """Average view probabilities per study.
+
+        Args:
+            study_ids (Sequence[str]): Study of each view.
+            probs (Sequence[float]): Positive probability of each view.
+            labels (Sequence[int]): Label of each view.
+
+        Returns:
+            tuple: ``(ids, mean_probs, labels)`` with one entry per study in
+            order of first appearance.
+
+        Raises:
+            ValueError: If the views of a study disagree on the label.
+        """
+        sums: 'OrderedDict[str, List[float]]' = OrderedDict()
+        study_label: Dict[str, int] = {}
+        for sid, prob, label in zip(study_ids, probs, labels):
+            label = int(label)
+            if sid in study_label and study_label[sid] != label:
+                raise ValueError(
+                    f'views of study {sid!r} disagree on the label: '
+                    f'{study_label[sid]} and {label}')
+            study_label[sid] = label
+            entry = sums.setdefault(sid, [0.0, 0])
+            entry[0] += float(prob)
+            entry[1] += 1
+        ids = list(sums)
+        mean = np.array([sums[s][0] / sums[s][1] for s in ids])
+        return ids, mean, np.array([study_label[s] for s in ids],
+                                   dtype=np.int64)
+
+    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
+        """Compute every level, overall and per body part, and log a table.
+
+        Args:
+            results (list[dict]): Gathered outputs of :meth:`process`.
+
+        Returns:
+            dict: The flat metric dict described in the class docstring.
+        """
+        probs = np.array([r['prob'] for r in results], dtype=np.float64)
+        labels = np.array([r['label'] for r in results], dtype=np.int64)
+        studies = [r['study_id'] for r in results]
+        parts = np.array([r['body_part'] for r in results])
+
+        groups = [('', np.ones(len(results), dtype=bool))]
+        if self.per_body_part:
+            groups += [(f'{p}/', parts == p) for p in sorted(set(parts))]
+
+        metrics: Dict[str, float] = {}
+        for name, mask in groups:
+            if 'image' in self.levels:
+                scores = self.calculate(probs[mask], labels[mask],
+                                        self.threshold)
+                for key, value in scores.items():
+                    metrics[f'image/{name}{key}'] = value
+                metrics[f'image/{name}num_images'] = int(mask.sum())
+            if 'study' in self.levels:
+                ids, s_probs, s_labels = self.aggregate_studies(
+                    [studies[i] for i in np.flatnonzero(mask)], probs[mask],
+                    labels[mask])
+                scores = self.calculate(s_probs, s_labels, self.threshold)
+                for key, value in scores.items():
+                    metrics[f'study/{name}{key}'] = value
+                metrics[f'study/{name}num_studies'] = len(ids)
+
+        print_log('\n' + self.format_table(metrics), logger='current')
+        return metrics
+
+    @staticmethod
+    def format_table(metrics: Dict[str, float]) -> str:
+        """Render per-body-part rows and an overall row as text.
+
+        Args:
+            metrics (dict): Output of :meth:`compute_metrics`, with or
+                without the ``mura/`` prefix.
+
+        Returns:
+            str: A fixed-width table, one row per body part plus ``ALL``.
+        """
+        flat = {
+            (k.split('/', 1)[1] if k.startswith('mura/') else k): v
+            for k, v in metrics.items()
+        }
+        parts = sorted({
+            k.split('/')[1]
+            for k in flat if k.count('/') == 2
+        })
+        columns = [('studies', 'study/{}num_studies'),
+                   ('images', 'image/{}num_images'),
+                   ('kappa', 'study/{}kappa'), ('acc', 'study/{}accuracy'),
+                   ('sens', 'study/{}sensitivity'),
+                   ('spec', 'study/{}specificity'),
+                   ('auroc', 'study/{}auroc'),
+                   ('img kappa', 'image/{}kappa')]
+
+        def cell(key: str) -> str:
+            value = flat.get(key)
+            if value is None:
+                return '-'
+            if isinstance(value, int):
+                return str(value)
+            return 'nan' if math.isnan(value) else f'{value:.3f}'
+
+        rows = [['body part'] + [c[0] for c in columns]]
+        for part in parts + ['ALL']:
+            prefix = '' if part == 'ALL' else f'{part}/'
+            rows.append([part] + [cell(c[1].format(prefix))
+                                  for c in columns])
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        lines = []
+        for i, row in enumerate(rows):
+            lines.append('  '.join(
+                c.ljust(w) if j == 0 else c.rjust(w)
+                for j, (c, w) in enumerate(zip(row, widths))))
+            if i == 0 or i == len(rows) - 2:
+                lines.append('-' * len(lines[-1]))
+        return 'MURA scores (study level unless marked img):\n' + \
+            '\n'.join(lines)
