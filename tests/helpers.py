@@ -52,3 +52,14 @@ def write_mura_fixture(root: str,
         with open(osp.join(base, f'{split}_labeled_studies.csv'), 'w') as f:
             f.write(''.join(r + '\n' for r in study_rows[split]))
     return images
+
+
+def write_synthetic_mura(root: str) -> str:
+    """Write a tiny synthetic MURA set (noise images) and return its root."""
+    write_mura_fixture(
+        root,
+        studies=[('train', part, f'patient{i:05d}', 1, i % 2, 1 + i % 3)
+                 for i, part in enumerate(['XR_WRIST', 'XR_HAND'] * 4, 1)] +
+        [('valid', part, f'patient{i:05d}', 1, i % 2, 1 + i % 3)
+         for i, part in enumerate(['XR_WRIST', 'XR_HAND'] * 3, 20)])
+    return root

@@ -27,6 +27,7 @@ import torch
 from mmengine.logging.history_buffer import HistoryBuffer
 
 _ENABLED = False
+_BUILTIN_STATISTICS = ('min', 'max', 'current', 'mean')
 
 
 def _numpy_dtype_classes() -> List[type]:
@@ -69,9 +70,14 @@ def training_state_getattr(obj: Any, name: str) -> Any:
     Raises:
         pickle.UnpicklingError: For any other attribute.
     """
-    if obj is HistoryBuffer and \
-            name in HistoryBuffer._statistics_methods:
-        return HistoryBuffer._statistics_methods[name]
+    if obj is HistoryBuffer:
+        # The class-level registry only fills when a first HistoryBuffer
+        # is built, so the four built-in methods are named explicitly.
+        method = HistoryBuffer._statistics_methods.get(name)
+        if method is None and name in _BUILTIN_STATISTICS:
+            method = getattr(HistoryBuffer, name)
+        if method is not None:
+            return method
     raise pickle.UnpicklingError(
         f'checkpoint asked for getattr({obj!r:.80}, {name!r}); only '
         'HistoryBuffer statistics methods are allowed')

@@ -80,6 +80,20 @@ def test_without_radplugins_the_same_file_is_refused(tmp_path):
     assert 'Unsupported global' in proc.stdout
 
 
+def test_fresh_process_loads_it_after_importing_radplugins(tmp_path):
+    """No HistoryBuffer exists yet in a new process; loading must work."""
+    path = tmp_path / 'ckpt.pth'
+    make_training_checkpoint(path)
+    code = ('import torch, radplugins\n'
+            f'ckpt = torch.load({str(path)!r})\n'
+            "print(ckpt['message_hub']['log_scalars']['train/loss'].mean())\n")
+    proc = subprocess.run([sys.executable, '-c', code],
+                          capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == '0.5'
+
+
 @pytest.mark.parametrize('payload', [CallsSystem(), ReachesPastTheAllowList()])
 def test_code_execution_is_still_refused(tmp_path, payload):
     path = tmp_path / 'evil.pth'

@@ -1,0 +1,198 @@
+"""End to end through the command-line tools, as a user runs them."""
+import glob
+import json
+import os
+import os.path as osp
+import pickle
+import socket
+import subprocess
+import sys
+
+import pytest
+import torch
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIG = osp.join(ROOT, 'tests', 'data', 'tiny_resnet18_synthetic-mura.py')
+
+
+def run(args, extra_env=None):
+    """Run a tool with torch's default (safe) checkpoint loading."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k != 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'
+    }
+    env.update(PYTHON=sys.executable, OMP_NUM_THREADS='1')
+    env.update(extra_env or {})
+    proc = subprocess.run(
+        args, cwd=ROOT, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, (
+        f'{" ".join(map(str, args))} failed:\n{proc.stdout[-3000:]}\n'
+        f'{proc.stderr[-6000:]}')
+    return proc
+
+
+def train(work_dir, data_root, *extra):
+    return run([
+        sys.executable, 'tools/train.py', CONFIG, '--work-dir',
+        str(work_dir), '--data-root', data_root, *extra
+    ])
+
+
+def test_metrics(work_dir):
+    """The metrics a test run logged, from the runner's json log."""
+    logs = sorted(glob.glob(osp.join(str(work_dir), '*', '*.json')))
+    assert logs, f'no json log under {work_dir}'
+    with open(logs[-1]) as f:
+        records = [json.loads(line) for line in f if line.strip()]
+    return [r for r in records if 'mura/study/kappa' in r][-1]
+
+
+test_metrics.__test__ = False  # a helper, not a test
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return str(s.getsockname()[1])
+
+
+@pytest.fixture(scope='module')
+def data_root(tmp_path_factory):
+    from tests.helpers import write_synthetic_mura
+    return write_synthetic_mura(str(tmp_path_factory.mktemp('mura')))
+
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory, data_root):
+    work_dir = tmp_path_factory.mktemp('train')
+    proc = train(work_dir, data_root)
+    return work_dir, proc
+
+
+def load_state(path):
+    return torch.load(path, map_location='cpu')
+
+
+def test_train_writes_checkpoints_and_validates(trained):
+    work_dir, proc = trained
+    assert osp.isfile(work_dir / 'epoch_1.pth')
+    assert osp.isfile(work_dir / 'epoch_2.pth')
+    log = proc.stdout + proc.stderr
+    assert 'loss:' in log
+    assert 'mura/study/kappa' in log
+    # The checkpoint is loadable with torch's default weights_only=True.
+    ckpt = load_state(work_dir / 'epoch_2.pth')
+    assert ckpt['meta']['epoch'] == 2
+    assert ckpt['meta']['dataset_meta']['classes'] == ('negative',
+                                                       'positive')
+
+
+def test_test_tool_reports_metrics_and_dumps_predictions(
+        trained, data_root, tmp_path):
+    work_dir, _ = trained
+    out = tmp_path / 'preds.pkl'
+    run([
+        sys.executable, 'tools/test.py', CONFIG,
+        str(work_dir / 'epoch_2.pth'), '--work-dir',
+        str(tmp_path), '--data-root', data_root, '--out',
+        str(out)
+    ])
+    metrics = test_metrics(tmp_path)
+    for key in ('mura/study/kappa', 'mura/image/kappa',
+                'mura/study/accuracy', 'mura/image/auroc'):
+        assert key in metrics
+    with open(out, 'rb') as f:
+        preds = pickle.load(f)
+    from mmpretrain.registry import DATASETS
+    from mmengine.config import Config
+    from radplugins.utils import set_data_root
+    cfg = Config.fromfile(CONFIG)
+    set_data_root(cfg, data_root)
+    dataset = DATASETS.build(cfg.test_dataloader.dataset)
+    assert len(preds) == len(dataset)
+    assert [p['img_path'] for p in preds] == [
+        dataset.get_data_info(i)['img_path'] for i in range(len(dataset))
+    ]
+    assert all(p['pred_score'].shape == (2, ) for p in preds)
+
+
+def test_resume_ends_with_the_same_weights(trained, data_root, tmp_path):
+    work_dir, _ = trained
+    train(tmp_path, data_root, '--cfg-options', 'train_cfg.max_epochs=1')
+    assert not osp.exists(tmp_path / 'epoch_2.pth')
+    proc = train(tmp_path, data_root, '--resume')
+    assert 'resumed epoch: 1' in (proc.stdout + proc.stderr)
+    resumed = load_state(tmp_path / 'epoch_2.pth')
+    straight = load_state(work_dir / 'epoch_2.pth')
+    assert resumed['state_dict'].keys() == straight['state_dict'].keys()
+    for key, value in straight['state_dict'].items():
+        assert torch.equal(resumed['state_dict'][key], value), key
+    momentum = straight['optimizer']['state']
+    assert momentum, 'SGD momentum buffers expected'
+    for idx, state in momentum.items():
+        assert torch.equal(resumed['optimizer']['state'][idx]
+                           ['momentum_buffer'], state['momentum_buffer'])
+
+
+def test_resume_from_explicit_path_and_load_from(trained, data_root,
+                                                 tmp_path):
+    work_dir, _ = trained
+    proc = train(tmp_path / 'a', data_root, '--resume',
+                 str(work_dir / 'epoch_1.pth'))
+    assert 'resumed epoch: 1' in (proc.stdout + proc.stderr)
+    proc = train(tmp_path / 'b', data_root, '--cfg-options',
+                 f'load_from={work_dir / "epoch_2.pth"}',
+                 'train_cfg.max_epochs=1')
+    assert 'Load checkpoint from' in (proc.stdout + proc.stderr)
+
+
+def test_amp_on_cpu_fails_with_a_message(data_root, tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip('AMP is available with a GPU')
+    proc = subprocess.run([
+        sys.executable, 'tools/train.py', CONFIG, '--work-dir',
+        str(tmp_path), '--amp'
+    ],
+                          cwd=ROOT,
+                          capture_output=True,
+                          text=True)
+    assert proc.returncode != 0
+    assert '--amp needs a CUDA GPU' in proc.stderr
+    assert 'Traceback' not in proc.stderr
+
+
+def test_distributed_train_and_test_on_two_processes(trained, data_root,
+                                                     tmp_path):
+    work_dir, _ = trained
+    dist_dir = tmp_path / 'dist'
+    proc = run([
+        'bash', 'tools/dist_train.sh', CONFIG, '2', '--work-dir',
+        str(dist_dir), '--data-root', data_root, '--cfg-options',
+        'train_cfg.max_epochs=1'
+    ], extra_env=dict(PORT=free_port()))
+    log = proc.stdout + proc.stderr
+    assert 'Distributed training is not used' not in log
+    assert osp.isfile(dist_dir / 'epoch_1.pth')
+    assert 'Distributed training: True' in log
+    # 17 training images, batch 4: 5 iterations alone, 3 per rank with 2.
+    assert 'Epoch(train) [1][3/3]' in log
+    assert 'Epoch(train) [1][5/5]' in trained[1].stdout
+
+    checkpoint = str(work_dir / 'epoch_2.pth')
+    run([
+        'bash', 'tools/dist_test.sh', CONFIG, checkpoint, '2', '--work-dir',
+        str(tmp_path / 'dist_test'), '--data-root', data_root
+    ], extra_env=dict(PORT=free_port()))
+    run([
+        sys.executable, 'tools/test.py', CONFIG, checkpoint, '--work-dir',
+        str(tmp_path / 'single_test'), '--data-root', data_root
+    ])
+    dist_metrics = test_metrics(tmp_path / 'dist_test')
+    single_metrics = test_metrics(tmp_path / 'single_test')
+    assert dist_metrics['mura/study/kappa'] == pytest.approx(
+        single_metrics['mura/study/kappa'], abs=1e-9, nan_ok=True)
+    assert dist_metrics['mura/study/num_studies'] == \
+        single_metrics['mura/study/num_studies']
+    assert dist_metrics['mura/image/num_images'] == \
+        single_metrics['mura/image/num_images']
