@@ -1,0 +1,430 @@
+"""Synthetic MURA-v1.1: radiographs with known abnormalities and flags.
+
+The generator writes exactly the layout of the real download (folders,
+header-less CSVs), so every tool that reads MURA reads it, plus
+``MURA-v1.1/synthetic_ground_truth.json`` with, per image, the boxes and
+polygons of the abnormalities (implants, fractures) and of the markers
+("flags") — the ground truth weakly supervised localisation is scored on.
+
+Layout::
+
+    OUT/MURA-v1.1/
+        train_image_paths.csv      MURA-v1.1/train/XR_WRIST/patient00001/study1_positive/image1.png
+        train_labeled_studies.csv  MURA-v1.1/train/XR_WRIST/patient00001/study1_positive/,1
+        valid_image_paths.csv, valid_labeled_studies.csv
+        train/XR_<PART>/patient<NNNNN>/study<K>_<positive|negative>/image<V>.png
+        valid/...
+        synthetic_ground_truth.json
+
+Ground-truth JSON: ``{"params": {...}, "images": {IMAGE_PATH: {"width",
+"height", "split", "body_part", "study_label", "lesion_visible",
+"abnormalities": [{"kind", "bbox": [x1, y1, x2, y2], "polygon": [[x, y,
+...]], "area"}], "flags": [{"text", "bbox", "polygon", "area"}]}}}``,
+pixel coordinates of the saved image, keyed by the path as written in the
+image CSV.
+
+Every image is drawn from its own random stream derived from
+``(seed, image index)``, so the output is identical whatever the number of
+worker processes.
+"""
+import csv
+import json
+import multiprocessing
+import os
+import os.path as osp
+import string
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+import cv2
+import numpy as np
+
+from ..mura import MURA_BODY_PARTS, MURA_FOLDER, normalize_body_part
+from .radiograph_drawing import (Pose, body_part_bones, clip_outline,
+                                 draw_flag, draw_fracture, draw_implant,
+                                 long_bone_indices, render_anatomy)
+
+GROUND_TRUTH_FILE = 'synthetic_ground_truth.json'
+_COLOR_MODES = ('gray', 'rgb', 'gray16', 'rgba')
+
+
+@dataclass
+class SyntheticMuraConfig:
+    """Parameters of a synthetic MURA set.
+
+    Attributes:
+        train_studies (int): Studies in the train split.
+        valid_studies (int): Studies in the valid split.
+        body_parts (tuple[str]): Body parts drawn uniformly.
+        long_side_range (tuple[int, int]): Long image side in pixels.
+        aspect_range (tuple[float, float]): Short / long side ratio.
+        views_probs (tuple[float]): Probability of 1, 2, ... views a study.
+        positive_fraction (float): Fraction of abnormal studies.
+        lesion_kinds (dict): Relative frequency of ``'implant'`` and
+            ``'fracture'`` among abnormal studies.
+        lesion_scale (float): Lesion size. For an implant, the plate length
+            as a fraction of its bone's length; for a fracture, the gap
+            width relative to the default. Small values make lesions that
+            a 224-px view barely shows.
+        lesion_view_fraction (float): Fraction of an abnormal study's views
+            in which the lesion is visible (at least one always is).
+        flag_rate (float): Base probability that an image carries a flag.
+        flag_label_correlation (float): 0: flags independent of the label;
+            1: flags only on abnormal images, always in the top-right
+            corner. In between, presence and position are interpolated:
+            P(flag | abnormal) = r + c (1 - r), P(flag | normal) = r (1 - c),
+            and with probability c a flag goes to its label's corner
+            (abnormal: top right, normal: bottom left).
+        valid_flag_label_correlation (float, optional): The valid split's
+            correlation; defaults to ``flag_label_correlation``.
+        noise_level (float): Multiplier of quantum and read noise.
+        color_mode_probs (dict): Probability of saving an image as
+            ``'gray'`` (8-bit), ``'rgb'`` (3 equal channels), ``'gray16'``
+            (16-bit) or ``'rgba'`` (opaque alpha).
+        repeat_patient_prob (float): Probability that a study belongs to
+            the previous study's patient.
+        seed (int): Seed of everything.
+    """
+    train_studies: int = 200
+    valid_studies: int = 60
+    body_parts: Tuple[str, ...] = MURA_BODY_PARTS
+    long_side_range: Tuple[int, int] = (400, 2000)
+    aspect_range: Tuple[float, float] = (0.6, 1.0)
+    views_probs: Tuple[float, ...] = (0.15, 0.35, 0.3, 0.15, 0.05)
+    positive_fraction: float = 0.4
+    lesion_kinds: Dict[str, float] = field(
+        default_factory=lambda: {'implant': 0.5, 'fracture': 0.5})
+    lesion_scale: float = 0.5
+    lesion_view_fraction: float = 1.0
+    flag_rate: float = 0.5
+    flag_label_correlation: float = 0.0
+    valid_flag_label_correlation: Optional[float] = None
+    noise_level: float = 1.0
+    color_mode_probs: Dict[str, float] = field(
+        default_factory=lambda: {'gray': 1.0})
+    repeat_patient_prob: float = 0.15
+    seed: int = 0
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first invalid parameter."""
+        if self.train_studies < 0 or self.valid_studies < 0:
+            raise ValueError('study counts must be >= 0, got '
+                             f'{self.train_studies}, {self.valid_studies}')
+        self.body_parts = tuple(normalize_body_part(p)
+                                for p in self.body_parts)
+        if not self.body_parts:
+            raise ValueError('body_parts is empty')
+        lo, hi = self.long_side_range
+        if not 32 <= lo <= hi:
+            raise ValueError(
+                f'long_side_range must satisfy 32 <= low <= high, got '
+                f'{self.long_side_range}')
+        lo, hi = self.aspect_range
+        if not 0 < lo <= hi <= 1:
+            raise ValueError('aspect_range must satisfy 0 < low <= high <= '
+                             f'1, got {self.aspect_range}')
+        for name in ('positive_fraction', 'lesion_view_fraction',
+                     'flag_rate', 'flag_label_correlation',
+                     'repeat_patient_prob'):
+            value = getattr(self, name)
+            if not 0 <= value <= 1:
+                raise ValueError(f'{name} must be in [0, 1], got {value}')
+        if self.valid_flag_label_correlation is not None and \
+                not 0 <= self.valid_flag_label_correlation <= 1:
+            raise ValueError('valid_flag_label_correlation must be in [0, 1]'
+                             f', got {self.valid_flag_label_correlation}')
+        if self.lesion_scale <= 0:
+            raise ValueError(
+                f'lesion_scale must be > 0, got {self.lesion_scale}')
+        unknown = set(self.lesion_kinds) - {'implant', 'fracture'}
+        if unknown or sum(self.lesion_kinds.values()) <= 0:
+            raise ValueError('lesion_kinds needs positive weights for '
+                             f"'implant'/'fracture', got {self.lesion_kinds}")
+        unknown = set(self.color_mode_probs) - set(_COLOR_MODES)
+        if unknown or sum(self.color_mode_probs.values()) <= 0:
+            raise ValueError(f'color_mode_probs keys must be in '
+                             f'{_COLOR_MODES}, got {self.color_mode_probs}')
+        if not self.views_probs or min(self.views_probs) < 0 or \
+                sum(self.views_probs) <= 0:
+            raise ValueError(f'bad views_probs {self.views_probs}')
+
+
+def _choice(rng: np.random.Generator, weights: Dict[str, float]) -> str:
+    keys = sorted(weights)
+    p = np.array([weights[k] for k in keys], dtype=np.float64)
+    return keys[int(rng.choice(len(keys), p=p / p.sum()))]
+
+
+def plan_dataset(cfg: SyntheticMuraConfig) -> List[dict]:
+    """Decide every study and image (labels, views, lesions, flags).
+
+    Returns:
+        list[dict]: One job per image, in CSV order, each with the
+        information :func:`render_image` needs.
+    """
+    rng = np.random.default_rng([cfg.seed, 0])
+    jobs: List[dict] = []
+    patient = 0
+    views_p = np.asarray(cfg.views_probs, dtype=np.float64)
+    views_p /= views_p.sum()
+    for split, n_studies in (('train', cfg.train_studies),
+                             ('valid', cfg.valid_studies)):
+        corr = cfg.flag_label_correlation
+        if split == 'valid' and cfg.valid_flag_label_correlation is not None:
+            corr = cfg.valid_flag_label_correlation
+        study_count: Dict[Tuple[int, str], int] = {}
+        last_patient = None
+        for _ in range(n_studies):
+            # Patients never span splits, as in the real set.
+            if last_patient is None or \
+                    rng.random() >= cfg.repeat_patient_prob:
+                patient += 1
+                last_patient = patient
+            part = cfg.body_parts[int(rng.integers(len(cfg.body_parts)))]
+            number = study_count.get((last_patient, part), 0) + 1
+            study_count[(last_patient, part)] = number
+            label = int(rng.random() < cfg.positive_fraction)
+            n_views = int(rng.choice(len(views_p), p=views_p)) + 1
+            visible = [False] * n_views
+            if label:
+                n_visible = max(1, int(round(cfg.lesion_view_fraction *
+                                             n_views)))
+                for v in rng.choice(n_views, n_visible, replace=False):
+                    visible[int(v)] = True
+            suffix = 'positive' if label else 'negative'
+            study_path = (f'{MURA_FOLDER}/{split}/{part}/'
+                          f'patient{last_patient:05d}/study{number}_{suffix}/')
+            study = dict(
+                split=split,
+                body_part=part,
+                study_path=study_path,
+                label=label,
+                anatomy_seed=int(rng.integers(2**31)),
+                lesion_kind=_choice(rng, cfg.lesion_kinds) if label else None,
+                lesion_t=float(rng.uniform(0.25, 0.75)),
+                lesion_bone=int(rng.integers(1 << 16)),
+                flag_correlation=corr)
+            for v in range(n_views):
+                jobs.append(
+                    dict(
+                        study,
+                        index=len(jobs),
+                        view=v,
+                        path=f'{study_path}image{v + 1}.png',
+                        lesion_visible=bool(visible[v])))
+    return jobs
+
+
+def _flag_plan(job: dict, cfg: SyntheticMuraConfig,
+               rng: np.random.Generator) -> Optional[dict]:
+    """Whether, where and what flag this image carries."""
+    c, r = job['flag_correlation'], cfg.flag_rate
+    p = r + c * (1 - r) if job['label'] else r * (1 - c)
+    if rng.random() >= p:
+        return None
+    if rng.random() < c:
+        # The label-specific corner: the shortcut a classifier can learn.
+        cx, cy = (0.85, 0.12) if job['label'] else (0.15, 0.88)
+        cx += rng.uniform(-0.06, 0.06)
+        cy += rng.uniform(-0.06, 0.06)
+    else:
+        # Markers sit near the border, anywhere around the image.
+        side = int(rng.integers(4))
+        along = rng.uniform(0.1, 0.9)
+        depth = rng.uniform(0.06, 0.18)
+        cx, cy = [(along, depth), (1 - depth, along), (along, 1 - depth),
+                  (depth, along)][side]
+    if rng.random() < 0.8:
+        text = 'L' if rng.random() < 0.5 else 'R'
+    else:
+        text = ''.join(rng.choice(list(string.ascii_uppercase),
+                                  int(rng.integers(2, 4))))
+    return dict(
+        text=text,
+        centre=(float(cx), float(cy)),
+        height=float(rng.uniform(0.03, 0.08)),
+        angle=float(rng.uniform(-35, 35)),
+        opacity=float(rng.uniform(0.55, 1.0)))
+
+
+def render_image(job: dict, cfg: SyntheticMuraConfig
+                 ) -> Tuple[np.ndarray, dict]:
+    """Draw one radiograph.
+
+    Args:
+        job (dict): An entry of :func:`plan_dataset`.
+        cfg (SyntheticMuraConfig): The set's parameters.
+
+    Returns:
+        tuple: ``(image, record)``: the image as saved (uint8/uint16, with
+        1, 3 or 4 channels) and its ground-truth record.
+    """
+    rng = np.random.default_rng([cfg.seed, 1, job['index']])
+    long_side = int(rng.integers(cfg.long_side_range[0],
+                                 cfg.long_side_range[1] + 1))
+    short_side = max(16, int(round(long_side * rng.uniform(
+        *cfg.aspect_range))))
+    portrait = job['body_part'] != 'XR_SHOULDER' or rng.random() < 0.5
+    height, width = (long_side, short_side) if portrait else (short_side,
+                                                              long_side)
+
+    anatomy_rng = np.random.default_rng(job['anatomy_seed'])
+    bones = body_part_bones(job['body_part'], anatomy_rng)
+    pose = Pose(width, height,
+                angle=float(rng.normal(0, 0.25)),
+                scale=float(rng.uniform(0.8, 1.05)),
+                shift=(float(rng.normal(0, 0.05)), float(rng.normal(0, 0.05))),
+                mirror=bool(rng.random() < 0.5))
+
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    gx, gy = rng.normal(0, 0.05, 2)
+    canvas = (rng.uniform(0.03, 0.12) + gx * xx / width + gy * yy / height
+              ).astype(np.float32)
+    render_anatomy(canvas, bones, pose, rng)
+    tissue_level = float(np.median(canvas))
+
+    abnormalities = []
+    if job['label'] and job['lesion_visible']:
+        candidates = long_bone_indices(bones)
+        bone = bones[candidates[job['lesion_bone'] % len(candidates)]]
+        if job['lesion_kind'] == 'implant':
+            outline = draw_implant(canvas, bone, pose, job['lesion_t'],
+                                   cfg.lesion_scale, rng)
+        else:
+            outline = draw_fracture(canvas, bone, pose, job['lesion_t'],
+                                    cfg.lesion_scale * 2, rng, tissue_level)
+        region = clip_outline(outline, width, height)
+        if region is not None:
+            abnormalities.append(dict(kind=job['lesion_kind'], **region))
+
+    flags = []
+    flag = _flag_plan(job, cfg, rng)
+    if flag is not None:
+        corners = draw_flag(
+            canvas, flag['text'],
+            (flag['centre'][0] * width, flag['centre'][1] * height),
+            flag['height'] * long_side, flag['angle'], flag['opacity'], rng)
+        region = clip_outline(corners, width, height)
+        if region is not None:
+            flags.append(dict(text=flag['text'], **region))
+
+    # Detector blur, exposure (gain and gamma) and noise.
+    sigma = long_side / 1000 * rng.uniform(0.4, 1.2)
+    canvas = cv2.GaussianBlur(canvas, (0, 0), sigma)
+    canvas = np.clip(canvas * rng.uniform(0.8, 1.2), 0, None)
+    canvas = np.power(canvas / max(float(canvas.max()), 1e-6),
+                      rng.uniform(0.7, 1.4)).astype(np.float32)
+    noise = rng.standard_normal(canvas.shape, dtype=np.float32)
+    canvas += noise * cfg.noise_level * (
+        0.012 + 0.03 * np.sqrt(canvas, dtype=np.float32))
+    if rng.random() < 0.03:
+        canvas = 1 - canvas  # a few archives store inverted radiographs
+    canvas = np.clip(canvas, 0, 1)
+
+    mode = _choice(rng, cfg.color_mode_probs)
+    if mode == 'gray16':
+        image = np.round(canvas * 65535).astype(np.uint16)
+    else:
+        image = np.round(canvas * 255).astype(np.uint8)
+        if mode == 'rgb':
+            image = np.repeat(image[..., None], 3, axis=2)
+        elif mode == 'rgba':
+            image = np.dstack([image] * 3 + [np.full_like(image, 255)])
+
+    record = dict(
+        width=width,
+        height=height,
+        split=job['split'],
+        body_part=job['body_part'],
+        study_label=job['label'],
+        lesion_visible=bool(job['lesion_visible'] and abnormalities),
+        color_mode=mode,
+        abnormalities=abnormalities,
+        flags=flags)
+    return image, record
+
+
+def _render_and_write(args: Tuple[dict, SyntheticMuraConfig, str]
+                      ) -> Tuple[str, dict]:
+    job, cfg, out_dir = args
+    image, record = render_image(job, cfg)
+    path = osp.join(out_dir, job['path'])
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    if not cv2.imwrite(path, image, [cv2.IMWRITE_PNG_COMPRESSION, 1]):
+        raise OSError(f'could not write {path}')
+    return job['path'], record
+
+
+def generate_synthetic_mura(out_dir: str,
+                            config: Optional[SyntheticMuraConfig] = None,
+                            workers: int = 2,
+                            overwrite: bool = False) -> dict:
+    """Write a synthetic MURA-v1.1 set under ``out_dir``.
+
+    Args:
+        out_dir (str): Folder that will contain ``MURA-v1.1/``.
+        config (SyntheticMuraConfig, optional): Parameters; defaults used
+            when None.
+        workers (int): Processes drawing images (the output does not depend
+            on it). Defaults to 2.
+        overwrite (bool): Allow writing into an existing, non-empty
+            ``MURA-v1.1/``. Defaults to False.
+
+    Returns:
+        dict: Summary: images and studies per split, label and body part,
+        and the seconds it took.
+
+    Raises:
+        FileExistsError: If ``MURA-v1.1/`` exists, is not empty and
+            ``overwrite`` is False.
+    """
+    cfg = config or SyntheticMuraConfig()
+    cfg.validate()
+    start = time.perf_counter()
+    mura_dir = osp.join(out_dir, MURA_FOLDER)
+    if osp.isdir(mura_dir) and os.listdir(mura_dir) and not overwrite:
+        raise FileExistsError(
+            f'{mura_dir} exists and is not empty; pass overwrite=True '
+            '(--overwrite) or choose another folder')
+    os.makedirs(mura_dir, exist_ok=True)
+
+    jobs = plan_dataset(cfg)
+    tasks = [(job, cfg, out_dir) for job in jobs]
+    if workers > 1 and len(jobs) > 1:
+        ctx = multiprocessing.get_context('fork')
+        with ctx.Pool(workers) as pool:
+            results = pool.map(_render_and_write, tasks, chunksize=4)
+    else:
+        results = [_render_and_write(t) for t in tasks]
+    records = dict(results)
+
+    summary: Dict[str, dict] = {}
+    for split in ('train', 'valid'):
+        split_jobs = [j for j in jobs if j['split'] == split]
+        studies: Dict[str, dict] = {}
+        for j in split_jobs:
+            studies.setdefault(j['study_path'], j)
+        with open(osp.join(mura_dir, f'{split}_image_paths.csv'), 'w',
+                  newline='') as f:
+            csv.writer(f, lineterminator='\n').writerows(
+                [j['path']] for j in split_jobs)
+        with open(osp.join(mura_dir, f'{split}_labeled_studies.csv'), 'w',
+                  newline='') as f:
+            csv.writer(f, lineterminator='\n').writerows(
+                [path, s['label']] for path, s in studies.items())
+        per_part: Dict[str, Dict[str, int]] = {}
+        for s in studies.values():
+            entry = per_part.setdefault(s['body_part'], {
+                'negative': 0,
+                'positive': 0
+            })
+            entry['positive' if s['label'] else 'negative'] += 1
+        summary[split] = dict(
+            images=len(split_jobs), studies=len(studies), per_part=per_part)
+
+    params = asdict(cfg)
+    with open(osp.join(mura_dir, GROUND_TRUTH_FILE), 'w') as f:
+        json.dump(dict(params=params, images=records), f)
+    summary['seconds'] = round(time.perf_counter() - start, 2)
+    return summary
