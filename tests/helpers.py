@@ -55,11 +55,20 @@ def write_mura_fixture(root: str,
 
 
 def write_synthetic_mura(root: str) -> str:
-    """Write a tiny synthetic MURA set (noise images) and return its root."""
-    write_mura_fixture(
-        root,
-        studies=[('train', part, f'patient{i:05d}', 1, i % 2, 1 + i % 3)
-                 for i, part in enumerate(['XR_WRIST', 'XR_HAND'] * 4, 1)] +
-        [('valid', part, f'patient{i:05d}', 1, i % 2, 1 + i % 3)
-         for i, part in enumerate(['XR_WRIST', 'XR_HAND'] * 3, 20)])
+    """Write a tiny synthetic MURA set with the project's generator.
+
+    19 train images in 8 studies and 13 valid images (an odd count, so
+    distributed evaluation pads) in 6 studies, all hands and wrists of
+    96-160 px, so training takes seconds.
+    """
+    from radplugins.datasets.synthetic import (SyntheticMuraConfig,
+                                               generate_synthetic_mura)
+    cfg = SyntheticMuraConfig(
+        train_studies=8,
+        valid_studies=6,
+        body_parts=('XR_HAND', 'XR_WRIST'),
+        long_side_range=(96, 160),
+        positive_fraction=0.5,
+        seed=15)
+    generate_synthetic_mura(root, cfg, workers=1)
     return root

@@ -175,7 +175,7 @@ def test_distributed_train_and_test_on_two_processes(trained, data_root,
     assert 'Distributed training is not used' not in log
     assert osp.isfile(dist_dir / 'epoch_1.pth')
     assert 'Distributed training: True' in log
-    # 17 training images, batch 4: 5 iterations alone, 3 per rank with 2.
+    # 19 training images, batch 4: 5 iterations alone, 3 per rank with 2.
     assert 'Epoch(train) [1][3/3]' in log
     assert 'Epoch(train) [1][5/5]' in trained[1].stdout
 
