@@ -6,7 +6,8 @@ custom_imports = dict(imports=['radplugins'], allow_failed_imports=False)
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50),
+    # LoggerHook that writes test metrics to the JSON log on rank 0 only.
+    logger=dict(type='DistSafeLoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
     # Keep the best study-level kappa and the last few epochs.
     checkpoint=dict(

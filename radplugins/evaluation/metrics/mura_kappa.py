@@ -16,6 +16,13 @@ def _ratio(num: float, den: float) -> float:
     return float(num) / den if den else float('nan')
 
 
+def _to_numpy(value) -> np.ndarray:
+    """A tensor (any device), array or number as a host numpy array."""
+    if hasattr(value, 'detach'):
+        value = value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
 @METRICS.register_module()
 class MuraKappa(BaseMetric):
     """Cohen's kappa, accuracy, sensitivity, specificity and AUROC for MURA.
@@ -43,8 +50,9 @@ class MuraKappa(BaseMetric):
     Returned keys (with the ``mura/`` prefix): ``{level}/{score}``,
     ``{level}/{BODY_PART}/{score}`` for ``score`` in kappa, accuracy,
     sensitivity, specificity, auroc, plus ``image/num_images`` and
-    ``study/num_studies`` (also per body part). Undefined values (AUROC with
-    one class present, kappa when chance agreement is 1) are NaN.
+    ``study/num_studies`` (also per body part; floats, because MMEngine's
+    JSON log drops integer scalars). Undefined values (AUROC with one class
+    present, kappa when chance agreement is 1) are NaN.
 
     Args:
         threshold (float): Positive-probability threshold. Defaults to 0.5.
@@ -81,27 +89,33 @@ class MuraKappa(BaseMetric):
             data_samples (Sequence[dict]): Outputs of the model as dicts.
         """
         for sample in data_samples:
+            name = sample.get('img_path', sample.get('study_id', '?'))
             for key in ('study_id', 'body_part'):
                 if key not in sample:
                     raise KeyError(
                         f'MuraKappa needs {key!r} in every data sample; add '
                         f'it to PackInputs(meta_keys=...) in the pipeline '
-                        f'(sample: {sample.get("img_path", "?")})')
-            score = np.asarray(sample['pred_score'].detach().cpu()
-                               if hasattr(sample['pred_score'], 'detach')
-                               else sample['pred_score'], dtype=np.float64)
+                        f'(sample: {name})')
+            for key in ('pred_score', 'gt_label'):
+                if key not in sample:
+                    raise KeyError(f'MuraKappa needs {key!r} in every data '
+                                   f'sample, missing in {name}')
+            score = _to_numpy(sample['pred_score']).astype(np.float64)
             if score.shape != (2, ):
                 raise ValueError(
                     f'MuraKappa expects 2 class scores (negative, positive) '
-                    f'per sample, got shape {tuple(score.shape)} for '
-                    f'{sample.get("img_path", sample["study_id"])}')
-            label = int(np.asarray(
-                sample['gt_label'].cpu() if hasattr(sample['gt_label'], 'cpu')
-                else sample['gt_label']).reshape(-1)[0])
+                    f'per sample, got shape {tuple(score.shape)} for {name}')
+            label = _to_numpy(sample['gt_label']).reshape(-1)
+            if label.size != 1:
+                raise ValueError(
+                    f'MuraKappa expects one gt_label per sample, got '
+                    f'{label.tolist()} for {name}')
+            # Plain Python values keep the gathered results small and
+            # picklable; tensors would drag device memory into the gather.
             self.results.append(
                 dict(
                     prob=float(score[1]),
-                    label=label,
+                    label=int(label[0]),
                     study_id=str(sample['study_id']),
                     body_part=str(sample['body_part'])))
 
@@ -224,7 +238,7 @@ class MuraKappa(BaseMetric):
                                         self.threshold)
                 for key, value in scores.items():
                     metrics[f'image/{name}{key}'] = value
-                metrics[f'image/{name}num_images'] = int(mask.sum())
+                metrics[f'image/{name}num_images'] = float(mask.sum())
             if 'study' in self.levels:
                 ids, s_probs, s_labels = self.aggregate_studies(
                     [studies[i] for i in np.flatnonzero(mask)], probs[mask],
@@ -232,7 +246,7 @@ class MuraKappa(BaseMetric):
                 scores = self.calculate(s_probs, s_labels, self.threshold)
                 for key, value in scores.items():
                     metrics[f'study/{name}{key}'] = value
-                metrics[f'study/{name}num_studies'] = len(ids)
+                metrics[f'study/{name}num_studies'] = float(len(ids))
 
         print_log('\n' + self.format_table(metrics), logger='current')
         return metrics
@@ -268,8 +282,8 @@ class MuraKappa(BaseMetric):
             value = flat.get(key)
             if value is None:
                 return '-'
-            if isinstance(value, int):
-                return str(value)
+            if key.split('/')[-1].startswith('num_'):
+                return str(int(value))
             return 'nan' if math.isnan(value) else f'{value:.3f}'
 
         rows = [['body part'] + [c[0] for c in columns]]
