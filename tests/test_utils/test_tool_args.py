@@ -1,0 +1,41 @@
+import argparse
+import os.path as osp
+
+from mmengine.config import Config
+
+from radplugins.utils import add_runner_args, apply_runner_args
+
+
+def parse(*argv):
+    parser = argparse.ArgumentParser()
+    parser.add_argument('config')
+    add_runner_args(parser)
+    return parser.parse_args(['configs/x/my_cfg.py', *argv])
+
+
+def make_cfg():
+    return Config(
+        dict(
+            train_dataloader=dict(dataset=dict(data_root='old')),
+            val_dataloader=dict(dataset=dict(data_root='old')),
+            train_cfg=dict(max_epochs=3)))
+
+
+def test_defaults():
+    cfg = apply_runner_args(make_cfg(), parse())
+    assert cfg.work_dir == osp.join('./work_dirs', 'my_cfg')
+    assert cfg.launcher == 'none'
+    assert cfg.train_dataloader.dataset.data_root == 'old'
+
+
+def test_data_root_then_cfg_options_win():
+    cfg = apply_runner_args(
+        make_cfg(),
+        parse('--work-dir', 'w', '--data-root', '/d', '--launcher',
+              'pytorch', '--cfg-options', 'train_cfg.max_epochs=1',
+              'val_dataloader.dataset.data_root=/v'))
+    assert cfg.work_dir == 'w'
+    assert cfg.launcher == 'pytorch'
+    assert cfg.train_dataloader.dataset.data_root == '/d'
+    assert cfg.val_dataloader.dataset.data_root == '/v'
+    assert cfg.train_cfg.max_epochs == 1
