@@ -33,9 +33,12 @@ class MuraKappa(BaseMetric):
     - **image**: each view is a sample, with its study's label;
     - **study**: the study's probability of being abnormal is the mean of
       its views' positive probabilities, and the study is predicted
-      abnormal when that mean is *greater than* ``threshold`` (0.5), the
-      MURA protocol's wording. The same strict rule applies to images, so
-      a probability of exactly 0.5 counts as normal at both levels.
+      abnormal when that mean is *strictly greater than* ``threshold``
+      (0.5). This follows the MURA paper (Rajpurkar et al., 2017, sec. 3:
+      "abnormal if the probability of abnormality for the study is greater
+      than 0.5") rather than ``>=``. The same strict rule applies to
+      images, so a probability of exactly 0.5 counts as normal at both
+      levels.
 
     Both levels are given overall and per body part. Aggregation happens in
     :meth:`compute_metrics`, after MMEngine has gathered every rank's
@@ -158,7 +161,8 @@ class MuraKappa(BaseMetric):
 
         n_pos, n_neg = tp + fn, tn + fp
         if n_pos and n_neg:
-            # Average ranks handle ties: U = sum of positive ranks - n+(n+ +1)/2
+            # Tied scores share their average rank, so a tied (pos, neg)
+            # pair counts 1/2: U = sum(positive ranks) - n+ (n+ + 1) / 2.
             order = np.argsort(probs, kind='mergesort')
             ranks = np.empty(n, dtype=np.float64)
             sorted_probs = probs[order]
@@ -221,11 +225,24 @@ class MuraKappa(BaseMetric):
 
         Returns:
             dict: The flat metric dict described in the class docstring.
+
+        Raises:
+            ValueError: If the views of a study disagree on the label or on
+                the body part.
         """
         probs = np.array([r['prob'] for r in results], dtype=np.float64)
         labels = np.array([r['label'] for r in results], dtype=np.int64)
         studies = [r['study_id'] for r in results]
-        parts = np.array([r['body_part'] for r in results])
+        part_list = [r['body_part'] for r in results]
+        parts = np.array(part_list)
+        # A study id reused across body parts would silently merge two
+        # studies in the overall study-level numbers, so refuse it.
+        part_of: Dict[str, str] = {}
+        for sid, part in zip(studies, part_list):
+            if part_of.setdefault(sid, part) != part:
+                raise ValueError(
+                    f'views of study {sid!r} disagree on the body part: '
+                    f'{part_of[sid]!r} and {part!r}')
 
         groups = [('', np.ones(len(results), dtype=bool))]
         if self.per_body_part:
@@ -256,16 +273,20 @@ class MuraKappa(BaseMetric):
         """Render per-body-part rows and an overall row as text.
 
         Args:
-            metrics (dict): Output of :meth:`compute_metrics`, with or
-                without the ``mura/`` prefix.
+            metrics (dict): Output of :meth:`compute_metrics` or of
+                :meth:`evaluate`, with or without a key prefix.
 
         Returns:
             str: A fixed-width table, one row per body part plus ``ALL``.
         """
-        flat = {
-            (k.split('/', 1)[1] if k.startswith('mura/') else k): v
-            for k, v in metrics.items()
-        }
+        # Drop whatever prefix the evaluator added ('mura/', 'val/mura/',
+        # a user's own) by cutting each key at its level name.
+        flat: Dict[str, float] = {}
+        for key, value in metrics.items():
+            fields = key.split('/')
+            starts = [i for i, f in enumerate(fields) if f in _LEVELS]
+            if starts:
+                flat['/'.join(fields[starts[0]:])] = value
         parts = sorted({
             k.split('/')[1]
             for k in flat if k.count('/') == 2

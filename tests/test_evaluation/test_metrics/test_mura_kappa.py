@@ -1,5 +1,5 @@
 import math
-import os
+import warnings
 
 import numpy as np
 import pytest
@@ -58,11 +58,21 @@ def test_exactly_half_counts_as_negative():
 
 
 def test_undefined_values_are_nan_without_errors():
-    out = MuraKappa.calculate(np.array([0.9, 0.8]), np.array([1, 1]))
+    with warnings.catch_warnings():
+        # Undefined scores must be quiet NaNs, not numpy/sklearn warnings.
+        warnings.simplefilter('error')
+        out = MuraKappa.calculate(np.array([0.9, 0.8]), np.array([1, 1]))
+        empty = MuraKappa.calculate(np.array([]), np.array([]))
+        # One class in the labels but both predicted: p_e < 1, kappa = 0.
+        mixed = MuraKappa.calculate(np.array([0.9, 0.1]), np.array([0, 0]))
     assert math.isnan(out['auroc'])
     assert math.isnan(out['specificity'])
     assert math.isnan(out['kappa'])  # p_e == 1
     assert out['accuracy'] == 1.0
+    assert all(math.isnan(v) for v in empty.values())
+    assert mixed['kappa'] == pytest.approx(
+        cohen_kappa_score([0, 0], [1, 0]))
+    assert math.isnan(mixed['auroc']) and math.isnan(mixed['sensitivity'])
     with pytest.raises(ValueError, match=r'labels must be 0 or 1, got \[2\]'):
         MuraKappa.calculate(np.array([0.1]), np.array([2]))
 
@@ -136,6 +146,41 @@ def test_study_and_image_levels_per_body_part_vs_sklearn():
         assert out[f'mura/image/{name}num_images'] == len(views)
 
 
+def test_study_mean_of_exactly_half_is_normal():
+    # Views 0.25 and 0.75 average to exactly 0.5: MURA's "greater than 0.5"
+    # makes the study normal, although each view is on its own side.
+    samples = [
+        sample_dict([0.75, 0.25], 1, study_id='s1', body_part='XR_HAND'),
+        sample_dict([0.25, 0.75], 1, study_id='s1', body_part='XR_HAND'),
+        sample_dict([0.1, 0.9], 1, study_id='s2', body_part='XR_HAND'),
+        sample_dict([0.8, 0.2], 0, study_id='s3', body_part='XR_HAND'),
+    ]
+    out = evaluate(samples)
+    assert out['mura/study/num_studies'] == 3
+    assert out['mura/study/sensitivity'] == 0.5  # s1 missed
+    assert out['mura/image/sensitivity'] == pytest.approx(2 / 3)
+    assert out['mura/study/XR_HAND/accuracy'] == pytest.approx(2 / 3)
+
+
+def test_study_ids_must_not_span_body_parts():
+    samples = [
+        sample_dict([0.2, 0.8], 1, study_id='s', body_part='XR_HAND'),
+        sample_dict([0.2, 0.8], 1, study_id='s', body_part='XR_WRIST'),
+    ]
+    with pytest.raises(ValueError,
+                       match="study 's'.*'XR_HAND' and 'XR_WRIST'"):
+        evaluate(samples)
+
+
+def test_disagreeing_labels_through_the_metric():
+    samples = [
+        sample_dict([0.2, 0.8], 1, study_id='s7', body_part='XR_HAND'),
+        sample_dict([0.2, 0.8], 0, study_id='s7', body_part='XR_HAND'),
+    ]
+    with pytest.raises(ValueError, match="study 's7' disagree.*1 and 0"):
+        evaluate(samples)
+
+
 def test_options_levels_and_threshold():
     samples = make_samples(1)
     out = evaluate(samples, levels=('study', ), per_body_part=False,
@@ -157,6 +202,10 @@ def test_missing_meta_key_and_wrong_score_shape():
                          body_part='XR_HAND')
     with pytest.raises(ValueError, match=r'shape \(3,\)'):
         MuraKappa().process({}, [sample])
+    sample = sample_dict([0.3, 0.7], [0, 1], study_id='s',
+                         body_part='XR_HAND')
+    with pytest.raises(ValueError, match=r'one gt_label.*\[0, 1\]'):
+        MuraKappa().process({}, [sample])
 
 
 def test_table_lists_every_body_part():
@@ -167,6 +216,19 @@ def test_table_lists_every_body_part():
     assert any(line.startswith('XR_WRIST') for line in lines)
     overall = [line for line in lines if line.startswith('ALL')][0]
     assert f'{out["mura/study/kappa"]:.3f}' in overall
+    assert overall.split()[1] == str(int(out['mura/study/num_studies']))
+    # Any evaluator prefix (here the runner's 'val/') gives the same table.
+    assert MuraKappa.format_table({f'val/{k}': v
+                                   for k, v in out.items()}) == table
+
+
+def test_image_only_table_and_keys():
+    out = evaluate(make_samples(), levels=('image', ))
+    assert not any(k.startswith('mura/study') for k in out)
+    lines = MuraKappa.format_table(out).splitlines()
+    hand = [line for line in lines if line.startswith('XR_HAND')][0]
+    assert hand.split()[2] == str(int(out['mura/image/XR_HAND/num_images']))
+    assert hand.split()[1] == '-'  # no study count without the study level
 
 
 def _rank_worker(rank, world_size, init_file, samples, queue):
@@ -181,8 +243,7 @@ def _rank_worker(rank, world_size, init_file, samples, queue):
     metric = MuraKappa()
     metric.process({}, [samples[i] for i in indices])
     result = metric.evaluate(n)
-    if rank == 0:
-        queue.put(result)
+    queue.put((rank, {samples[i]['study_id'] for i in indices}, result))
     dist.destroy_process_group()
 
 
@@ -200,7 +261,13 @@ def test_studies_split_across_two_ranks_are_exact(tmp_path):
         args=(2, str(tmp_path / 'init'), samples, queue),
         nprocs=2,
         start_method='spawn')
-    distributed = queue.get()
+    by_rank = {}
+    for _ in range(2):
+        rank, studies, result = queue.get()
+        by_rank[rank] = (studies, result)
+    # The test is only meaningful if some study's views sit on both ranks.
+    assert by_rank[0][0] & by_rank[1][0]
+    distributed = by_rank[0][1]
     assert distributed.keys() == single.keys()
     for key, value in single.items():
         if isinstance(value, float) and math.isnan(value):
