@@ -14,7 +14,8 @@ from mmengine.runner import Runner
 
 import radplugins  # noqa: F401
 from radplugins.utils import (add_runner_args, apply_runner_args,
-                              setup_cpu_distributed)
+                              setup_cpu_distributed,
+                              teardown_distributed)
 
 
 def parse_args() -> argparse.Namespace:
@@ -52,6 +53,7 @@ def main() -> None:
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
         else RUNNERS.build(cfg)
     runner.test()
+    teardown_distributed()
 
 
 if __name__ == '__main__':

@@ -18,7 +18,8 @@ from mmengine.runner import Runner
 # is read; configs also import it through custom_imports.
 import radplugins  # noqa: F401
 from radplugins.utils import (add_runner_args, apply_runner_args,
-                              check_amp_available, setup_cpu_distributed)
+                              check_amp_available, setup_cpu_distributed,
+                              teardown_distributed)
 
 
 def parse_args() -> argparse.Namespace:
@@ -73,6 +74,7 @@ def main() -> None:
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
         else RUNNERS.build(cfg)
     runner.train()
+    teardown_distributed()
 
 
 if __name__ == '__main__':

@@ -73,3 +73,17 @@ def check_amp_available(amp: bool) -> None:
     if amp and not torch.cuda.is_available():
         raise SystemExit('--amp needs a CUDA GPU (AmpOptimWrapper); none is '
                          'available here. Run without --amp on the CPU.')
+
+
+def teardown_distributed() -> None:
+    """Wait for every rank, then destroy the default process group.
+
+    A gloo group left alive at interpreter exit can abort a rank with
+    ``terminate called without an active exception`` while its background
+    threads are torn down, failing an otherwise finished run. Calling this
+    at the end of a tool makes the exit orderly. No-op when not
+    distributed.
+    """
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

@@ -40,3 +40,16 @@ def test_amp_without_gpu_exits_with_a_message():
     check_amp_available(False)
     with pytest.raises(SystemExit, match='--amp needs a CUDA GPU'):
         check_amp_available(True)
+
+
+def test_teardown_destroys_the_group(tmp_path):
+    import torch.distributed as dist
+
+    from radplugins.utils import teardown_distributed
+    teardown_distributed()  # not initialised: nothing to do
+    dist.init_process_group(
+        'gloo', init_method=f'file://{tmp_path / "init"}', rank=0,
+        world_size=1)
+    assert dist.is_initialized()
+    teardown_distributed()
+    assert not dist.is_initialized()
