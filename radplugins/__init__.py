@@ -11,6 +11,8 @@ from .version import __version__
 
 enable_safe_checkpoint_loading()
 
-from . import datasets, engine, evaluation, models  # noqa: E402,F401
+from . import datasets, engine, evaluation, models, saliency  # noqa: E402,F401,E501
 
-__all__ = ['__version__', 'datasets', 'engine', 'evaluation', 'models']
+__all__ = [
+    '__version__', 'datasets', 'engine', 'evaluation', 'models', 'saliency'
+]
