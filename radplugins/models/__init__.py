@@ -1,2 +1,3 @@
 """Models, registered in MMPretrain's MODELS."""
+from .classifiers import *  # noqa: F401,F403
 from .data_preprocessors import *  # noqa: F401,F403

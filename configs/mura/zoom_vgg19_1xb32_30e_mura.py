@@ -1,0 +1,9 @@
+# The paper's zoom-in model on MURA-v1.1: VGG19, 224-px input, crops from a
+# copy of up to 1024 px. Initialise from a trained baseline as the paper
+# does with load_from=work_dirs/baseline_vgg19_1xb32_30e_mura/epoch_30.pth.
+_base_ = [
+    '../_base_/models/zoom_vgg19_mura.py',
+    '../_base_/datasets/mura_zoom_bs32_224.py',
+    '../_base_/schedules/mura_adam_30e.py',
+    '../_base_/default_runtime.py',
+]

@@ -1,0 +1,271 @@
+"""Learn to zoom from network response (paper §III-C, Fig. 2)."""
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmpretrain.models.classifiers import ImageClassifier
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+
+from ...saliency import (boxes_from_maps, class_score_gradients,
+                         crop_and_resize, fit_boxes, map_boxes, record_relus,
+                         saliency_entropy)
+
+COMBINE_MODES = ('last', 'mean_logits', 'mean_probs')
+
+
+@MODELS.register_module()
+class ZoomInClassifier(ImageClassifier):
+    """Classify, look where the network looks, zoom in, classify again.
+
+    One step, as in Fig. 2 of the paper:
+
+    1. forward the network-size input (the letterboxed radiograph);
+    2. guided backpropagation of the predicted class score (or, in
+       training, optionally the ground-truth class) to the input;
+    3. local entropy (eq. 5) of the quantised saliency;
+    4. threshold it and take the region's box, map it to original-image
+       pixels, enlarge it to at least the network input size there and keep
+       it inside the image;
+    5. crop the box from the high-resolution original, resize it to the
+       input size, and classify the crop.
+
+    ``num_steps`` repeats 2-5 on each crop (1 is the paper). Training sums
+    every scale's classification loss with ``loss_weights``; prediction
+    combines the scales (``combine``) and stores, per step, the ROI box in
+    original pixels (``zoom_boxes``, ``(num_steps, 4)``), the per-scale
+    scores (``scale_scores``) and, with ``return_maps``, the saliency
+    (``saliency_maps``) and entropy maps (``entropy_maps``).
+
+    Cost: the saliency comes from the same forward pass that gives the
+    first scale's loss. Every ReLU is recorded with a switchable backward
+    rule (:func:`radplugins.saliency.record_relus`), so the guided,
+    input-only backward and the ordinary loss backward share one graph. In
+    training, batch-norm uses batch statistics in that forward, so a
+    sample's saliency also carries the (small) terms through the batch
+    mean and variance; prediction runs in eval mode and has none.
+
+    Inputs: the data samples need ``hr_img`` (a batched high-resolution copy
+    from :class:`KeepHighRes` + :class:`RadDataPreprocessor`) and the
+    metainfo ``scale_factor``, ``letterbox_offset`` (from
+    :class:`LetterboxResize`), ``hr_scale`` and ``ori_shape``. Apply flips
+    and other geometric augmentation *before* ``KeepHighRes`` so the copy
+    and the input agree.
+
+    Args:
+        backbone (dict): Backbone config.
+        neck (dict, optional): Neck config.
+        head (dict): Head config (an MMPretrain ``ClsHead`` subclass).
+        num_steps (int): Zoom steps. Defaults to 1.
+        saliency_rule (str): ``'guided'`` or ``'plain'``.
+        train_target (str): Class explained during training: ``'pred'`` or
+            ``'gt'``. Prediction always explains the predicted class.
+        entropy_cfg (dict): ``num_bins`` and ``window`` of the entropy.
+        roi_cfg (dict): ``method`` (``'otsu'``, ``'percentile'``,
+            ``'fixed'``), ``value``, ``region`` (``'largest'``, ``'all'``),
+            ``square`` and ``min_size`` (``(w, h)`` in original pixels;
+            None means the network input size).
+        loss_weights (Sequence[float]): Weight of each scale's loss, one per
+            scale (``num_steps + 1``). Defaults to all 1 (the paper sums).
+        combine (str): ``'last'``, ``'mean_logits'`` or ``'mean_probs'``.
+        return_maps (bool): Keep saliency and entropy maps in predictions.
+        **kwargs: ``pretrained``, ``train_cfg``, ``data_preprocessor``,
+            ``init_cfg`` of :class:`ImageClassifier`.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 head: dict,
+                 neck: Optional[dict] = None,
+                 num_steps: int = 1,
+                 saliency_rule: str = 'guided',
+                 train_target: str = 'pred',
+                 entropy_cfg: Optional[dict] = None,
+                 roi_cfg: Optional[dict] = None,
+                 loss_weights: Optional[Sequence[float]] = None,
+                 combine: str = 'mean_probs',
+                 return_maps: bool = False,
+                 **kwargs) -> None:
+        super().__init__(backbone=backbone, neck=neck, head=head, **kwargs)
+        if num_steps < 1:
+            raise ValueError(f'num_steps must be >= 1, got {num_steps}')
+        if saliency_rule not in ('guided', 'plain'):
+            raise ValueError(f'unknown saliency_rule {saliency_rule!r}')
+        if train_target not in ('pred', 'gt'):
+            raise ValueError(f"train_target must be 'pred' or 'gt', got "
+                             f'{train_target!r}')
+        if combine not in COMBINE_MODES:
+            raise ValueError(f'unknown combine {combine!r}; expected one of '
+                             f'{COMBINE_MODES}')
+        loss_weights = [1.0] * (num_steps + 1) if loss_weights is None \
+            else list(loss_weights)
+        if len(loss_weights) != num_steps + 1:
+            raise ValueError(
+                f'loss_weights needs one weight per scale ({num_steps + 1}), '
+                f'got {loss_weights}')
+        self.num_steps = num_steps
+        self.saliency_rule = saliency_rule
+        self.train_target = train_target
+        self.entropy_cfg = {'num_bins': 16, 'window': 9, **(entropy_cfg or {})}
+        self.roi_cfg = {
+            'method': 'otsu',
+            'value': 0.5,
+            'region': 'largest',
+            'square': True,
+            'min_size': None,
+            **(roi_cfg or {})
+        }
+        self.loss_weights = loss_weights
+        self.combine = combine
+        self.return_maps = return_maps
+
+    # ------------------------------------------------------------------
+    # geometry helpers
+    @staticmethod
+    def _meta_tensor(data_samples: List[DataSample], key: str,
+                     device) -> torch.Tensor:
+        values = []
+        for i, sample in enumerate(data_samples):
+            if key not in sample:
+                raise KeyError(
+                    f'ZoomInClassifier needs {key!r} in the data samples '
+                    f'(sample {i}: {sample.get("img_path", "?")}); use '
+                    'LetterboxResize and KeepHighRes in the pipeline and '
+                    'pass their keys through PackInputs(meta_keys=...)')
+            values.append(sample.get(key))
+        return torch.as_tensor(values, dtype=torch.float32, device=device)
+
+    def _high_res_batch(self, data_samples: List[DataSample]) -> torch.Tensor:
+        if 'hr_img' not in data_samples[0]:
+            raise KeyError(
+                'ZoomInClassifier needs the high-resolution copy hr_img: add '
+                'KeepHighRes to the pipeline, PackInputs(algorithm_keys='
+                "('hr_img', )) and type='RadDataPreprocessor'")
+        return torch.stack([s.hr_img for s in data_samples])
+
+    # ------------------------------------------------------------------
+    def _zoom_steps(self, inputs: torch.Tensor,
+                    data_samples: List[DataSample],
+                    training: bool) -> Dict[str, list]:
+        """Run all scales; return logits, boxes and maps per step."""
+        device = inputs.device
+        hr = self._high_res_batch(data_samples)
+        ori_hw = self._meta_tensor(data_samples, 'ori_shape', device)
+        image_wh = ori_hw.flip(1)
+        hr_scale = self._meta_tensor(data_samples, 'hr_scale', device)
+        # original -> current input: input = original * scale + offset
+        scale = self._meta_tensor(data_samples, 'scale_factor', device)
+        offset = self._meta_tensor(data_samples, 'letterbox_offset', device)
+        in_h, in_w = inputs.shape[-2:]
+        min_size = self.roi_cfg['min_size'] or (in_w, in_h)
+        gt = torch.cat([s.gt_label for s in data_samples]) \
+            if training and self.train_target == 'gt' else None
+
+        out: Dict[str, list] = dict(
+            logits=[], boxes=[], saliency=[], entropy=[])
+        x = inputs
+        for step in range(self.num_steps + 1):
+            last = step == self.num_steps
+            x = x.detach().requires_grad_(not last)
+            with record_relus():
+                logits = self.head(self.extract_feat(x))
+            out['logits'].append(logits)
+            if last:
+                break
+            target = gt if gt is not None else logits.detach().argmax(1)
+            sal = class_score_gradients(
+                logits, x, target, self.saliency_rule, retain_graph=training)
+            with torch.no_grad():
+                ent = saliency_entropy(sal, **self.entropy_cfg)
+                boxes, _ = boxes_from_maps(
+                    ent, self.roi_cfg['method'], self.roi_cfg['value'],
+                    self.roi_cfg['region'])
+                boxes = map_boxes(boxes, scale, offset)
+                boxes = fit_boxes(boxes, image_wh, min_size,
+                                  self.roi_cfg['square'])
+                crop = crop_and_resize(hr, boxes * hr_scale[:, None],
+                                       (in_h, in_w))
+            out['boxes'].append(boxes)
+            if self.return_maps:
+                out['saliency'].append(sal.detach())
+                out['entropy'].append(ent)
+            # The crop becomes the next input: its pixels map back as
+            # original = box_origin + input / (input size / box size).
+            scale = torch.stack([
+                in_w / (boxes[:, 2] - boxes[:, 0]).clamp(min=1e-6),
+                in_h / (boxes[:, 3] - boxes[:, 1]).clamp(min=1e-6)
+            ], 1)
+            offset = -boxes[:, :2] * scale
+            x = crop
+        return out
+
+    def loss(self, inputs: torch.Tensor,
+             data_samples: List[DataSample]) -> Dict[str, torch.Tensor]:
+        """Weighted sum of every scale's classification loss.
+
+        Args:
+            inputs (torch.Tensor): ``(N, C, H, W)`` network-size inputs.
+            data_samples (list[DataSample]): With ``gt_label``, ``hr_img``
+                and the geometry metainfo.
+
+        Returns:
+            dict: ``s{k}.loss`` (weighted) and the head's other outputs per
+            scale ``k``.
+        """
+        steps = self._zoom_steps(inputs, data_samples, training=True)
+        losses = {}
+        for k, (logits, weight) in enumerate(
+                zip(steps['logits'], self.loss_weights)):
+            for name, value in self.head._get_loss(logits,
+                                                   data_samples).items():
+                if 'loss' in name:
+                    value = value * weight
+                losses[f's{k}.{name}'] = value
+        return losses
+
+    def _combine(self, logits: List[torch.Tensor]) -> torch.Tensor:
+        """Class probabilities from all scales."""
+        if self.combine == 'last':
+            return F.softmax(logits[-1], dim=1)
+        if self.combine == 'mean_logits':
+            return F.softmax(torch.stack(logits).mean(0), dim=1)
+        return torch.stack([F.softmax(lg, dim=1) for lg in logits]).mean(0)
+
+    def predict(self,
+                inputs: torch.Tensor,
+                data_samples: Optional[List[DataSample]] = None
+                ) -> List[DataSample]:
+        """Zoom and classify; attach boxes, per-scale scores and maps.
+
+        Args:
+            inputs (torch.Tensor): ``(N, C, H, W)`` network-size inputs.
+            data_samples (list[DataSample]): With ``hr_img`` and geometry.
+
+        Returns:
+            list[DataSample]: With ``pred_score``, ``pred_label``,
+            ``zoom_boxes`` and ``scale_scores`` (and maps if asked).
+        """
+        if data_samples is None:
+            raise ValueError('ZoomInClassifier.predict needs data samples '
+                             'carrying hr_img and the geometry metainfo')
+        # Validation and test loops run under no_grad; the saliency is a
+        # gradient, so it is switched back on here (input gradients only).
+        with torch.enable_grad():
+            steps = self._zoom_steps(inputs, data_samples, training=False)
+        logits = [lg.detach() for lg in steps['logits']]
+        scores = self._combine(logits)
+        per_scale = torch.stack([F.softmax(lg, dim=1) for lg in logits], 1)
+        boxes = torch.stack(steps['boxes'], 1)
+        for i, sample in enumerate(data_samples):
+            sample.set_pred_score(scores[i]).set_pred_label(
+                scores[i].argmax(0, keepdim=True))
+            sample.set_field(boxes[i], 'zoom_boxes')
+            sample.set_field(per_scale[i], 'scale_scores')
+            if self.return_maps:
+                sample.set_field(
+                    torch.stack([s[i] for s in steps['saliency']]),
+                    'saliency_maps')
+                sample.set_field(
+                    torch.stack([e[i] for e in steps['entropy']]),
+                    'entropy_maps')
+        return data_samples

@@ -1,0 +1,117 @@
+import numpy as np
+import pytest
+import torch
+from mmengine.dataset import pseudo_collate
+from mmpretrain.registry import MODELS, TRANSFORMS
+from mmpretrain.structures import DataSample
+
+IN = 64
+
+
+def build(**kwargs):
+    torch.manual_seed(0)
+    cfg = dict(
+        type='ZoomInClassifier',
+        backbone=dict(type='ResNet', depth=18, out_indices=(3, )),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(
+            type='LinearClsHead',
+            num_classes=2,
+            in_channels=512,
+            loss=dict(type='CrossEntropyLoss')),
+        data_preprocessor=dict(
+            type='RadDataPreprocessor', mean=[128.] * 3, std=[64.] * 3),
+        entropy_cfg=dict(num_bins=8, window=5))
+    cfg.update(kwargs)
+    return MODELS.build(cfg)
+
+
+def make_batch(sizes=((300, 200), (150, 400)), labels=(1, 0), seed=0):
+    """Real pipeline output: flip, keep a high-res copy, letterbox, pack."""
+    rng = np.random.default_rng(seed)
+    pipeline = [
+        TRANSFORMS.build(dict(type='KeepHighRes', max_long_side=256)),
+        TRANSFORMS.build(dict(type='LetterboxResize', scale=IN)),
+        TRANSFORMS.build(
+            dict(
+                type='PackInputs',
+                algorithm_keys=('hr_img', ),
+                meta_keys=('ori_shape', 'img_shape', 'scale_factor',
+                           'letterbox_offset', 'hr_scale')))
+    ]
+    items = []
+    for (h, w), label in zip(sizes, labels):
+        img = rng.integers(0, 255, (h, w, 3)).astype(np.uint8)
+        # A bright square: something for the network to look at.
+        img[h // 3:h // 3 + 20, w // 2:w // 2 + 20] = 255
+        results = dict(img=img, ori_shape=(h, w), gt_label=label)
+        for t in pipeline:
+            results = t(results)
+        items.append(results)
+    return pseudo_collate(items)
+
+
+def test_loss_has_one_term_per_scale_and_trains_both():
+    model = build(loss_weights=(1.0, 0.5))
+    model.train()
+    data = model.data_preprocessor(make_batch(), training=True)
+    losses = model(**data, mode='loss')
+    assert {'s0.loss', 's1.loss'} <= set(losses)
+    total = losses['s0.loss'] + losses['s1.loss']
+    total.backward()
+    grads = [p.grad for p in model.parameters() if p.requires_grad]
+    assert all(g is not None for g in grads)
+    assert torch.isfinite(total)
+
+
+def test_second_scale_loss_is_weighted():
+    model = build(loss_weights=(1.0, 0.0))
+    model.train()
+    data = model.data_preprocessor(make_batch(), training=True)
+    losses = model(**data, mode='loss')
+    assert losses['s1.loss'].item() == 0.0
+    assert losses['s0.loss'].item() > 0
+
+
+@pytest.mark.parametrize('num_steps', [1, 2])
+def test_predict_returns_boxes_inside_the_originals(num_steps):
+    model = build(num_steps=num_steps, return_maps=True)
+    model.eval()
+    data = model.data_preprocessor(make_batch())
+    with torch.no_grad():  # as in MMEngine's val loop
+        out = model(**data, mode='predict')
+    for sample, (h, w) in zip(out, ((300, 200), (150, 400))):
+        boxes = sample.zoom_boxes
+        assert boxes.shape == (num_steps, 4)
+        assert torch.all(boxes[:, :2] >= 0)
+        assert torch.all(boxes[:, 2] <= w + 1e-4)
+        assert torch.all(boxes[:, 3] <= h + 1e-4)
+        # At least the input size in original pixels (both images are
+        # larger than 64 px), square when it fits.
+        assert torch.all(boxes[:, 2] - boxes[:, 0] >= IN - 1e-4)
+        assert torch.all(boxes[:, 3] - boxes[:, 1] >= IN - 1e-4)
+        assert sample.scale_scores.shape == (num_steps + 1, 2)
+        torch.testing.assert_close(sample.pred_score,
+                                   sample.scale_scores.mean(0))
+        assert sample.saliency_maps.shape == (num_steps, 3, IN, IN)
+        assert sample.entropy_maps.shape == (num_steps, IN, IN)
+    assert not any(p.grad is not None for p in model.parameters())
+
+
+def test_combine_modes():
+    logits = [torch.tensor([[2.0, 0.0]]), torch.tensor([[0.0, 4.0]])]
+    model = build(combine='last')
+    torch.testing.assert_close(model._combine(logits),
+                               torch.softmax(logits[1], 1))
+    model.combine = 'mean_logits'
+    torch.testing.assert_close(model._combine(logits),
+                               torch.softmax(torch.tensor([[1.0, 2.0]]), 1))
+    with pytest.raises(ValueError, match="'vote'"):
+        build(combine='vote')
+
+
+def test_missing_high_res_copy_is_a_clear_error():
+    model = build()
+    samples = [DataSample().set_gt_label(0)]
+    with pytest.raises(KeyError, match='KeepHighRes'):
+        model(torch.zeros(1, 3, IN, IN), samples, mode='loss')
