@@ -1,5 +1,8 @@
 """Write a synthetic MURA-v1.1 set (images, CSVs, ground-truth JSON).
 
+Every field of ``SyntheticMuraConfig`` is an option (``--flag-rate`` for
+``flag_rate``); the output does not depend on ``--workers``.
+
 Examples::
 
     # the set `make demo` trains on
@@ -8,10 +11,15 @@ Examples::
     # flags that give the label away in train but not in valid
     python tools/dataset_converters/make_synthetic_mura.py --out data/flags \\
         --flag-label-correlation 0.9 --valid-flag-label-correlation 0
+    # lesions a 224-px view barely shows, 16-bit and RGB PNGs
+    python tools/dataset_converters/make_synthetic_mura.py --out data/small \\
+        --lesion-scale 0.02 --color-mode-probs '{"gray16": 1, "rgb": 1}'
 """
 import argparse
 import json
+import re
 from dataclasses import fields
+from typing import Dict
 
 from radplugins.datasets.synthetic import (SyntheticMuraConfig,
                                            generate_synthetic_mura)
@@ -25,37 +33,61 @@ PRESETS = {
 }
 
 
+def field_docs() -> Dict[str, str]:
+    """``field -> description`` from the config's Attributes docstring."""
+    docs: Dict[str, str] = {}
+    name = None
+    for line in (SyntheticMuraConfig.__doc__ or '').splitlines():
+        match = re.match(r'^\s{8}(\w+) \([^)]*\): (.*)$', line)
+        if match:
+            name = match.group(1)
+            docs[name] = match.group(2)
+        elif name and line.startswith(' ' * 12) and line.strip():
+            docs[name] += ' ' + line.strip()
+        else:
+            name = None
+    return docs
+
+
 def parse_args() -> argparse.Namespace:
     defaults = SyntheticMuraConfig()
+    docs = field_docs()
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--out', required=True,
                         help='folder that will contain MURA-v1.1/')
     parser.add_argument('--preset', choices=sorted(PRESETS),
                         default='default',
-                        help='start from these parameters; flags override')
+                        help='start from these parameters; options override')
     parser.add_argument('--workers', type=int, default=2,
-                        help='drawing processes (output does not depend on '
-                        'it)')
+                        help='drawing processes (the output does not '
+                        'depend on it)')
     parser.add_argument('--overwrite', action='store_true',
-                        help='write into an existing MURA-v1.1/')
+                        help='write into an existing, non-empty MURA-v1.1/')
+    parser.add_argument('--json', action='store_true',
+                        help='print the summary (counts per split, body '
+                        'part and label; seconds) as one JSON line')
     for f in fields(SyntheticMuraConfig):
         value = getattr(defaults, f.name)
         flag = '--' + f.name.replace('_', '-')
+        # '%' would be read as a format by argparse.
+        help_text = docs.get(f.name, '').replace('%', '%%')
         if isinstance(value, dict):
             parser.add_argument(
-                flag, type=json.loads, default=None,
-                help=f'JSON object, default {json.dumps(value)}')
+                flag, type=json.loads, default=None, metavar='JSON',
+                help=f'{help_text} (JSON object, default '
+                f'{json.dumps(value)})')
         elif isinstance(value, tuple):
-            kind = type(value[0])
-            parser.add_argument(flag, type=kind, nargs='+', default=None,
-                                help=f'default {" ".join(map(str, value))}')
+            nargs = 2 if f.name.endswith('_range') else '+'
+            parser.add_argument(
+                flag, type=type(value[0]), nargs=nargs, default=None,
+                help=f'{help_text} (default {" ".join(map(str, value))})')
         elif f.name == 'valid_flag_label_correlation':
             parser.add_argument(
                 flag, type=float, default=None,
-                help='default: same as --flag-label-correlation')
+                help=f'{help_text} (default: --flag-label-correlation)')
         else:
             parser.add_argument(flag, type=type(value), default=None,
-                                help=f'default {value}')
+                                help=f'{help_text} (default {value})')
     return parser.parse_args()
 
 
@@ -70,11 +102,13 @@ def main() -> None:
     cfg = SyntheticMuraConfig(**params)
     summary = generate_synthetic_mura(
         args.out, cfg, workers=args.workers, overwrite=args.overwrite)
+    if args.json:
+        print(json.dumps(summary))
+        return
     n_images = summary['train']['images'] + summary['valid']['images']
     n_studies = summary['train']['studies'] + summary['valid']['studies']
     print(f'wrote {n_images} images in {n_studies} studies to {args.out} '
           f'in {summary["seconds"]} s')
-    print(json.dumps(summary))
 
 
 if __name__ == '__main__':

@@ -1,9 +1,11 @@
 """Synthetic data generators that write the real datasets' on-disk formats."""
-from .mura_generator import (GROUND_TRUTH_FILE, SyntheticMuraConfig,
-                             generate_synthetic_mura, plan_dataset,
-                             render_image)
+from .mura_generator import (FLAG_CORNERS, GENERATOR_VERSION,
+                             GROUND_TRUTH_FILE, SyntheticMuraConfig,
+                             flag_probability, generate_synthetic_mura,
+                             plan_dataset, render_image)
 
 __all__ = [
-    'GROUND_TRUTH_FILE', 'SyntheticMuraConfig', 'generate_synthetic_mura',
+    'FLAG_CORNERS', 'GENERATOR_VERSION', 'GROUND_TRUTH_FILE',
+    'SyntheticMuraConfig', 'flag_probability', 'generate_synthetic_mura',
     'plan_dataset', 'render_image'
 ]

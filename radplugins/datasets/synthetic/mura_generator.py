@@ -16,12 +16,25 @@ Layout::
         valid/...
         synthetic_ground_truth.json
 
-Ground-truth JSON: ``{"params": {...}, "images": {IMAGE_PATH: {"width",
-"height", "split", "body_part", "study_label", "lesion_visible",
-"abnormalities": [{"kind", "bbox": [x1, y1, x2, y2], "polygon": [[x, y,
-...]], "area"}], "flags": [{"text", "bbox", "polygon", "area"}]}}}``,
-pixel coordinates of the saved image, keyed by the path as written in the
-image CSV.
+Ground-truth JSON (pixel coordinates of the saved image; polygons are
+COCO-style lists of one flat ``[x, y, x, y, ...]`` ring, clipped to the
+image, covering the whole object: plate and screws, gap and displaced
+step, the marker's rotated box)::
+
+    {"generator_version": 2,
+     "params": {...},            # asdict(SyntheticMuraConfig), seed included
+     "images": {
+       "MURA-v1.1/train/XR_WRIST/patient00001/study1_positive/image1.png": {
+         "width": int, "height": int, "split": "train" | "valid",
+         "body_part": "XR_WRIST", "study_label": 0 | 1,
+         "lesion_visible": bool, "color_mode": "gray"|"rgb"|"gray16"|"rgba",
+         "abnormalities": [{"kind": "implant" | "fracture",
+                            "bbox": [x1, y1, x2, y2],
+                            "polygon": [[x, y, ...]], "area": float}],
+         "flags": [{"text": "L", "bbox": [...], "polygon": [[...]],
+                    "area": float}]}}}
+
+The keys of ``images`` are the lines of the image CSVs.
 
 Every image is drawn from its own random stream derived from
 ``(seed, image index)``, so the output is identical whatever the number of
@@ -32,21 +45,29 @@ import json
 import multiprocessing
 import os
 import os.path as osp
+import shutil
 import string
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Dict, List, Optional, Tuple
 
 import cv2
 import numpy as np
 
 from ..mura import MURA_BODY_PARTS, MURA_FOLDER, normalize_body_part
-from .radiograph_drawing import (Pose, body_part_bones, clip_outline,
-                                 draw_flag, draw_fracture, draw_implant,
-                                 long_bone_indices, render_anatomy)
+from .radiograph_drawing import (FIELDS, Pose, body_part_bones,
+                                 clip_outline, draw_flag, draw_fracture,
+                                 draw_implant, lesion_bone_indices,
+                                 render_anatomy)
 
 GROUND_TRUTH_FILE = 'synthetic_ground_truth.json'
+# Bump when the same parameters draw different images.
+GENERATOR_VERSION = 2
 _COLOR_MODES = ('gray', 'rgb', 'gray16', 'rgba')
+# Where a label-correlated flag goes, per label, as fractions of (width,
+# height) (then jittered by up to 0.06): abnormal top right, normal bottom
+# left.
+FLAG_CORNERS = {1: (0.85, 0.12), 0: (0.15, 0.88)}
 
 
 @dataclass
@@ -63,22 +84,32 @@ class SyntheticMuraConfig:
         positive_fraction (float): Fraction of abnormal studies.
         lesion_kinds (dict): Relative frequency of ``'implant'`` and
             ``'fracture'`` among abnormal studies.
-        lesion_scale (float): Lesion size. For an implant, the plate length
-            as a fraction of its bone's length; for a fracture, the gap
-            width relative to the default. Small values make lesions that
-            a 224-px view barely shows.
+        lesion_scale (float): Lesion size as a fraction of the image's long
+            side: the plate length of an implant (at most 90% of its bone;
+            width and screws shrink with it), the length of a fracture line
+            (at most the bone's width; shorter is an incomplete fracture
+            from one cortex; its gap is ~6.5% of its length). 0.02 on a
+            1,000-px image is a ~20-px lesion, ~4 px in a 224-px view.
+        fracture_displacement_prob (float): Probability that a complete
+            fracture is displaced.
         lesion_view_fraction (float): Fraction of an abnormal study's views
-            in which the lesion is visible (at least one always is).
+            in which the lesion is visible (at least one always is; a
+            visible lesion is kept inside the image).
         flag_rate (float): Base probability that an image carries a flag.
         flag_label_correlation (float): 0: flags independent of the label;
             1: flags only on abnormal images, always in the top-right
             corner. In between, presence and position are interpolated:
             P(flag | abnormal) = r + c (1 - r), P(flag | normal) = r (1 - c),
             and with probability c a flag goes to its label's corner
-            (abnormal: top right, normal: bottom left).
+            (``FLAG_CORNERS``: abnormal top right, normal bottom left),
+            otherwise anywhere near the border.
         valid_flag_label_correlation (float, optional): The valid split's
             correlation; defaults to ``flag_label_correlation``.
         noise_level (float): Multiplier of quantum and read noise.
+        exposure_shift_prob (float): Probability of a strongly over- or
+            under-exposed image (window far from the anatomy's range).
+        invert_prob (float): Probability of an inverted image (bone dark),
+            as some archives store them.
         color_mode_probs (dict): Probability of saving an image as
             ``'gray'`` (8-bit), ``'rgb'`` (3 equal channels), ``'gray16'``
             (16-bit) or ``'rgba'`` (opaque alpha).
@@ -95,12 +126,15 @@ class SyntheticMuraConfig:
     positive_fraction: float = 0.4
     lesion_kinds: Dict[str, float] = field(
         default_factory=lambda: {'implant': 0.5, 'fracture': 0.5})
-    lesion_scale: float = 0.5
+    lesion_scale: float = 0.25
+    fracture_displacement_prob: float = 0.4
     lesion_view_fraction: float = 1.0
     flag_rate: float = 0.5
     flag_label_correlation: float = 0.0
     valid_flag_label_correlation: Optional[float] = None
     noise_level: float = 1.0
+    exposure_shift_prob: float = 0.15
+    invert_prob: float = 0.03
     color_mode_probs: Dict[str, float] = field(
         default_factory=lambda: {'gray': 1.0})
     repeat_patient_prob: float = 0.15
@@ -124,9 +158,14 @@ class SyntheticMuraConfig:
         if not 0 < lo <= hi <= 1:
             raise ValueError('aspect_range must satisfy 0 < low <= high <= '
                              f'1, got {self.aspect_range}')
+        if self.train_studies + self.valid_studies > 99999:
+            raise ValueError('patient ids have 5 digits: at most 99999 '
+                             'studies, got '
+                             f'{self.train_studies + self.valid_studies}')
         for name in ('positive_fraction', 'lesion_view_fraction',
                      'flag_rate', 'flag_label_correlation',
-                     'repeat_patient_prob'):
+                     'repeat_patient_prob', 'fracture_displacement_prob',
+                     'exposure_shift_prob', 'invert_prob'):
             value = getattr(self, name)
             if not 0 <= value <= 1:
                 raise ValueError(f'{name} must be in [0, 1], got {value}')
@@ -134,6 +173,9 @@ class SyntheticMuraConfig:
                 not 0 <= self.valid_flag_label_correlation <= 1:
             raise ValueError('valid_flag_label_correlation must be in [0, 1]'
                              f', got {self.valid_flag_label_correlation}')
+        if self.noise_level < 0:
+            raise ValueError(
+                f'noise_level must be >= 0, got {self.noise_level}')
         if self.lesion_scale <= 0:
             raise ValueError(
                 f'lesion_scale must be > 0, got {self.lesion_scale}')
@@ -147,7 +189,28 @@ class SyntheticMuraConfig:
                              f'{_COLOR_MODES}, got {self.color_mode_probs}')
         if not self.views_probs or min(self.views_probs) < 0 or \
                 sum(self.views_probs) <= 0:
-            raise ValueError(f'bad views_probs {self.views_probs}')
+            raise ValueError('views_probs must be non-negative weights of '
+                             f'1, 2, ... views, got {self.views_probs}')
+
+    @classmethod
+    def from_dict(cls, params: dict) -> 'SyntheticMuraConfig':
+        """Rebuild a config from the ``params`` of a ground-truth JSON.
+
+        Args:
+            params (dict): ``asdict`` of a config (lists for tuples).
+
+        Returns:
+            SyntheticMuraConfig: The config that drew that set.
+        """
+        known = {f.name: f for f in fields(cls)}
+        unknown = set(params) - set(known)
+        if unknown:
+            raise ValueError(f'unknown SyntheticMuraConfig fields '
+                             f'{sorted(unknown)}')
+        return cls(**{
+            k: tuple(v) if isinstance(v, list) else v
+            for k, v in params.items()
+        })
 
 
 def _choice(rng: np.random.Generator, weights: Dict[str, float]) -> str:
@@ -157,11 +220,16 @@ def _choice(rng: np.random.Generator, weights: Dict[str, float]) -> str:
 
 
 def plan_dataset(cfg: SyntheticMuraConfig) -> List[dict]:
-    """Decide every study and image (labels, views, lesions, flags).
+    """Decide every study and image (labels, views, lesion placement).
+
+    Args:
+        cfg (SyntheticMuraConfig): The set's parameters.
 
     Returns:
         list[dict]: One job per image, in CSV order, each with the
-        information :func:`render_image` needs.
+        information :func:`render_image` needs (``index``, ``split``,
+        ``body_part``, ``study_path``, ``path``, ``label``,
+        ``lesion_visible``, ``flag_correlation``, ...).
     """
     rng = np.random.default_rng([cfg.seed, 0])
     jobs: List[dict] = []
@@ -216,16 +284,39 @@ def plan_dataset(cfg: SyntheticMuraConfig) -> List[dict]:
     return jobs
 
 
+def flag_probability(label: int, correlation: float, rate: float) -> float:
+    """Probability that an image of class ``label`` carries a flag.
+
+    Args:
+        label (int): 1 abnormal, 0 normal.
+        correlation (float): ``flag_label_correlation`` of the split.
+        rate (float): ``flag_rate``.
+
+    Returns:
+        float: ``r + c (1 - r)`` for abnormal, ``r (1 - c)`` for normal
+        images: the base rate at c = 0, abnormal images only at c = 1.
+    """
+    if label:
+        return rate + correlation * (1 - rate)
+    return rate * (1 - correlation)
+
+
+def flag_rng(seed: int, index: int) -> np.random.Generator:
+    """The random stream of image ``index``'s flag decision."""
+    # A stream of its own, so that the flag statistics can be checked
+    # without drawing the images.
+    return np.random.default_rng([seed, 3, index])
+
+
 def _flag_plan(job: dict, cfg: SyntheticMuraConfig,
                rng: np.random.Generator) -> Optional[dict]:
     """Whether, where and what flag this image carries."""
-    c, r = job['flag_correlation'], cfg.flag_rate
-    p = r + c * (1 - r) if job['label'] else r * (1 - c)
-    if rng.random() >= p:
+    c = job['flag_correlation']
+    if rng.random() >= flag_probability(job['label'], c, cfg.flag_rate):
         return None
     if rng.random() < c:
         # The label-specific corner: the shortcut a classifier can learn.
-        cx, cy = (0.85, 0.12) if job['label'] else (0.15, 0.88)
+        cx, cy = FLAG_CORNERS[job['label']]
         cx += rng.uniform(-0.06, 0.06)
         cy += rng.uniform(-0.06, 0.06)
     else:
@@ -269,57 +360,82 @@ def render_image(job: dict, cfg: SyntheticMuraConfig
     height, width = (long_side, short_side) if portrait else (short_side,
                                                               long_side)
 
-    anatomy_rng = np.random.default_rng(job['anatomy_seed'])
-    bones = body_part_bones(job['body_part'], anatomy_rng)
+    # Anatomy and lesion geometry come from the study, the pose from the
+    # view: every view shows the same bones and the same plate or fracture.
+    bones = body_part_bones(job['body_part'],
+                            np.random.default_rng(job['anatomy_seed']))
+    lesion_rng = np.random.default_rng([job['anatomy_seed'], 7])
+    candidates = lesion_bone_indices(bones)
+    bone = bones[candidates[job['lesion_bone'] % len(candidates)]]
     pose = Pose(width, height,
-                angle=float(rng.normal(0, 0.25)),
-                scale=float(rng.uniform(0.8, 1.05)),
-                shift=(float(rng.normal(0, 0.05)), float(rng.normal(0, 0.05))),
-                mirror=bool(rng.random() < 0.5))
+                angle=float(rng.normal(0, 0.2)),
+                scale=float(rng.uniform(0.8, 1.0)),
+                shift=(float(rng.normal(0, 0.04)), float(rng.normal(0, 0.04))),
+                mirror=bool(rng.random() < 0.5),
+                field=FIELDS[job['body_part']])
+    show_lesion = bool(job['label'] and job['lesion_visible'])
+    if show_lesion:
+        pose.keep_inside(bone.point(job['lesion_t']), width, height, 0.15)
 
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-    gx, gy = rng.normal(0, 0.05, 2)
-    canvas = (rng.uniform(0.03, 0.12) + gx * xx / width + gy * yy / height
-              ).astype(np.float32)
-    render_anatomy(canvas, bones, pose, rng)
-    tissue_level = float(np.median(canvas))
+    # Background with a smooth exposure gradient (heel effect, scatter).
+    gx, gy = rng.normal(0, 0.04, 2)
+    xs = np.linspace(-0.5, 0.5, width, dtype=np.float32)[None]
+    ys = np.linspace(-0.5, 0.5, height, dtype=np.float32)[:, None]
+    canvas = np.full((height, width), rng.uniform(0.03, 0.1), np.float32)
+    canvas += gx * xs + gy * ys
+    soft = render_anatomy(canvas, bones, pose, rng)
+    # The window comes from the anatomy alone, so that a bright implant or
+    # marker does not darken the whole image (a global shortcut).
+    white = float(canvas.max())
+    black = float(np.percentile(canvas[::7, ::7], 5))
 
     abnormalities = []
-    if job['label'] and job['lesion_visible']:
-        candidates = long_bone_indices(bones)
-        bone = bones[candidates[job['lesion_bone'] % len(candidates)]]
+    if show_lesion:
+        size = cfg.lesion_scale * long_side
         if job['lesion_kind'] == 'implant':
-            outline = draw_implant(canvas, bone, pose, job['lesion_t'],
-                                   cfg.lesion_scale, rng)
+            outline = draw_implant(canvas, bone, pose, job['lesion_t'], size,
+                                   white * lesion_rng.uniform(1.15, 1.4),
+                                   lesion_rng)
         else:
-            outline = draw_fracture(canvas, bone, pose, job['lesion_t'],
-                                    cfg.lesion_scale * 2, rng, tissue_level)
+            displace = lesion_rng.random() < cfg.fracture_displacement_prob
+            outline = draw_fracture(canvas, soft, bone, pose,
+                                    job['lesion_t'], size, displace,
+                                    lesion_rng)
         region = clip_outline(outline, width, height)
         if region is not None:
             abnormalities.append(dict(kind=job['lesion_kind'], **region))
 
     flags = []
-    flag = _flag_plan(job, cfg, rng)
+    flag = _flag_plan(job, cfg, flag_rng(cfg.seed, job['index']))
     if flag is not None:
         corners = draw_flag(
             canvas, flag['text'],
             (flag['centre'][0] * width, flag['centre'][1] * height),
-            flag['height'] * long_side, flag['angle'], flag['opacity'], rng)
+            flag['height'] * long_side, flag['angle'], flag['opacity'],
+            white, rng)
         region = clip_outline(corners, width, height)
         if region is not None:
             flags.append(dict(text=flag['text'], **region))
 
-    # Detector blur, exposure (gain and gamma) and noise.
-    sigma = long_side / 1000 * rng.uniform(0.4, 1.2)
-    canvas = cv2.GaussianBlur(canvas, (0, 0), sigma)
-    canvas = np.clip(canvas * rng.uniform(0.8, 1.2), 0, None)
-    canvas = np.power(canvas / max(float(canvas.max()), 1e-6),
-                      rng.uniform(0.7, 1.4)).astype(np.float32)
+    # Heel effect across the detector, then its blur.
+    canvas *= 1 + rng.normal(0, 0.06) * xs + rng.normal(0, 0.06) * ys
+    canvas = cv2.GaussianBlur(canvas, (0, 0),
+                              long_side / 1000 * rng.uniform(0.4, 1.2))
+    # Exposure window: black level and gain, sometimes far off.
+    lo = black * rng.uniform(-0.5, 1.1)
+    if rng.random() < cfg.exposure_shift_prob:
+        gain = rng.uniform(0.5, 0.75) if rng.random() < 0.5 else \
+            rng.uniform(1.4, 2.0)
+    else:
+        gain = rng.uniform(0.85, 1.2)
+    canvas = np.clip((canvas - lo) / max(white * gain - lo, 1e-6), 0, 1)
+    canvas = np.power(canvas, rng.uniform(0.7, 1.4), dtype=np.float32)
+    # Quantum noise grows with the signal; read noise does not.
     noise = rng.standard_normal(canvas.shape, dtype=np.float32)
     canvas += noise * cfg.noise_level * (
-        0.012 + 0.03 * np.sqrt(canvas, dtype=np.float32))
-    if rng.random() < 0.03:
-        canvas = 1 - canvas  # a few archives store inverted radiographs
+        0.01 + 0.03 * np.sqrt(canvas, dtype=np.float32))
+    if rng.random() < cfg.invert_prob:
+        canvas = 1 - canvas
     canvas = np.clip(canvas, 0, 1)
 
     mode = _choice(rng, cfg.color_mode_probs)
@@ -338,11 +454,16 @@ def render_image(job: dict, cfg: SyntheticMuraConfig
         split=job['split'],
         body_part=job['body_part'],
         study_label=job['label'],
-        lesion_visible=bool(job['lesion_visible'] and abnormalities),
+        lesion_visible=bool(abnormalities),
         color_mode=mode,
         abnormalities=abnormalities,
         flags=flags)
     return image, record
+
+
+def _init_worker() -> None:
+    # One OpenCV thread per process: the pool already fills the cores.
+    cv2.setNumThreads(1)
 
 
 def _render_and_write(args: Tuple[dict, SyntheticMuraConfig, str]
@@ -369,7 +490,10 @@ def generate_synthetic_mura(out_dir: str,
         workers (int): Processes drawing images (the output does not depend
             on it). Defaults to 2.
         overwrite (bool): Allow writing into an existing, non-empty
-            ``MURA-v1.1/``. Defaults to False.
+            ``MURA-v1.1/``. A previous synthetic set there (one with a
+            ground-truth JSON) is removed first, so no stale image stays;
+            anything else is only overwritten file by file. Defaults to
+            False.
 
     Returns:
         dict: Summary: images and studies per split, label and body part,
@@ -379,21 +503,30 @@ def generate_synthetic_mura(out_dir: str,
         FileExistsError: If ``MURA-v1.1/`` exists, is not empty and
             ``overwrite`` is False.
     """
-    cfg = config or SyntheticMuraConfig()
+    # A copy: validation normalises fields, the caller's object stays.
+    cfg = replace(config) if config is not None else SyntheticMuraConfig()
     cfg.validate()
     start = time.perf_counter()
     mura_dir = osp.join(out_dir, MURA_FOLDER)
-    if osp.isdir(mura_dir) and os.listdir(mura_dir) and not overwrite:
-        raise FileExistsError(
-            f'{mura_dir} exists and is not empty; pass overwrite=True '
-            '(--overwrite) or choose another folder')
+    if osp.isdir(mura_dir) and os.listdir(mura_dir):
+        if not overwrite:
+            raise FileExistsError(
+                f'{mura_dir} exists and is not empty; pass overwrite=True '
+                '(--overwrite) or choose another folder')
+        if osp.isfile(osp.join(mura_dir, GROUND_TRUTH_FILE)):
+            for split in ('train', 'valid'):
+                shutil.rmtree(osp.join(mura_dir, split), ignore_errors=True)
     os.makedirs(mura_dir, exist_ok=True)
 
     jobs = plan_dataset(cfg)
     tasks = [(job, cfg, out_dir) for job in jobs]
     if workers > 1 and len(jobs) > 1:
-        ctx = multiprocessing.get_context('fork')
-        with ctx.Pool(workers) as pool:
+        # fork skips re-importing torch & co. in every worker where it
+        # exists; the drawing itself is plain NumPy/OpenCV.
+        method = 'fork' if 'fork' in \
+            multiprocessing.get_all_start_methods() else 'spawn'
+        ctx = multiprocessing.get_context(method)
+        with ctx.Pool(min(workers, len(jobs)), _init_worker) as pool:
             results = pool.map(_render_and_write, tasks, chunksize=4)
     else:
         results = [_render_and_write(t) for t in tasks]
@@ -423,8 +556,11 @@ def generate_synthetic_mura(out_dir: str,
         summary[split] = dict(
             images=len(split_jobs), studies=len(studies), per_part=per_part)
 
-    params = asdict(cfg)
     with open(osp.join(mura_dir, GROUND_TRUTH_FILE), 'w') as f:
-        json.dump(dict(params=params, images=records), f)
+        json.dump(
+            dict(
+                generator_version=GENERATOR_VERSION,
+                params=asdict(cfg),
+                images=records), f)
     summary['seconds'] = round(time.perf_counter() - start, 2)
     return summary
