@@ -1,9 +1,11 @@
 """The MURA-v1.1 musculoskeletal radiograph dataset (image level)."""
 import csv
+import json
 import os.path as osp
 import re
 from typing import Dict, List, Optional, Sequence, Tuple
 
+import numpy as np
 from mmengine.logging import print_log
 from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
@@ -107,6 +109,13 @@ class MuraDataset(BaseDataset):
             (``'XR_WRIST'`` or ``'wrist'``). Defaults to all seven.
         skip_missing (bool): Skip images whose file does not exist and log
             how many were skipped, instead of raising. Defaults to False.
+        ground_truth (str, optional): A JSON of abnormality and flag boxes
+            per image, as the synthetic generator writes; ``'auto'`` means
+            ``MURA-v1.1/synthetic_ground_truth.json``. Each sample then
+            carries ``gt_abnormal_boxes`` and ``gt_flag_boxes`` (``(K, 4)``
+            float32, ``x1, y1, x2, y2`` in original pixels) for the
+            localisation metrics. Real MURA has no such file. Defaults to
+            None.
         **kwargs: Passed to :class:`mmpretrain.datasets.BaseDataset`
             (``pipeline``, ``test_mode``, ``indices``, ...).
     """
@@ -118,6 +127,7 @@ class MuraDataset(BaseDataset):
                  split: str = 'train',
                  body_parts: Optional[Sequence[str]] = None,
                  skip_missing: bool = False,
+                 ground_truth: Optional[str] = None,
                  **kwargs) -> None:
         if split not in MURA_SPLITS:
             raise ValueError(f'unknown MURA split {split!r}; expected one of '
@@ -129,6 +139,7 @@ class MuraDataset(BaseDataset):
             normalize_body_part(p)
             for p in body_parts) if body_parts else MURA_BODY_PARTS
         self.skip_missing = skip_missing
+        self.ground_truth = ground_truth
         self.num_skipped = 0
         super().__init__(ann_file='', data_root=data_root, **kwargs)
 
@@ -258,9 +269,13 @@ class MuraDataset(BaseDataset):
                         body_part=part,
                         patient_id=patient,
                         study_id=study_id,
-                        view_idx=view_idx))
+                        view_idx=view_idx,
+                        _rel_path=img_rel))
 
         self.num_skipped = len(missing)
+        self._attach_ground_truth(data_list)
+        for info in data_list:
+            del info['_rel_path']
         if missing:
             print_log(
                 f'MuraDataset({self.split}): skipped {len(missing)} missing '
@@ -271,6 +286,31 @@ class MuraDataset(BaseDataset):
                 f'{csv_path}: no images left for body parts '
                 f'{list(self.body_parts)}')
         return data_list
+
+    def _attach_ground_truth(self, data_list: List[dict]) -> None:
+        """Add box ground truth from ``self.ground_truth`` to samples."""
+        if self.ground_truth is None:
+            return
+        path = self.ground_truth
+        if path == 'auto':
+            path = osp.join(self._mura_dir, 'synthetic_ground_truth.json')
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'ground-truth file not found: {path}')
+        with open(path) as f:
+            images = json.load(f).get('images')
+        if not isinstance(images, dict):
+            raise ValueError(f'{path}: expected an "images" object keyed by '
+                             'image path')
+        for info in data_list:
+            record = images.get(info['_rel_path'])
+            if record is None:
+                raise ValueError(f'{path}: no entry for image '
+                                 f'{info["_rel_path"]!r}')
+            for key, field in (('abnormalities', 'gt_abnormal_boxes'),
+                               ('flags', 'gt_flag_boxes')):
+                boxes = [obj['bbox'] for obj in record.get(key, [])]
+                info[field] = np.asarray(boxes, dtype=np.float32).reshape(
+                    -1, 4)
 
     def extra_repr(self) -> List[str]:
         """Lines for ``repr``: split, body parts and skipped images."""

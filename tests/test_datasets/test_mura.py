@@ -1,6 +1,8 @@
+import json
 import os
 import os.path as osp
 
+import numpy as np
 import pytest
 from mmpretrain.registry import DATASETS
 
@@ -145,3 +147,40 @@ def test_corrupt_image_fails_with_its_name_when_loaded(mura_root):
 
 def test_is_registered():
     assert DATASETS.get('MuraDataset') is MuraDataset
+
+
+def test_ground_truth_boxes_from_the_generator(tmp_path):
+    from radplugins.datasets.synthetic import (SyntheticMuraConfig,
+                                               generate_synthetic_mura)
+    generate_synthetic_mura(
+        str(tmp_path),
+        SyntheticMuraConfig(
+            train_studies=6, valid_studies=2, long_side_range=(96, 128),
+            positive_fraction=0.5, flag_rate=0.5, seed=1),
+        workers=1)
+    ds = build(str(tmp_path), ground_truth='auto')
+    gt = json.load(
+        open(tmp_path / 'MURA-v1.1' / 'synthetic_ground_truth.json'))
+    n_boxes = 0
+    for i in range(len(ds)):
+        info = ds.get_data_info(i)
+        rel = osp.relpath(info['img_path'], str(tmp_path))
+        record = gt['images'][rel]
+        assert info['gt_abnormal_boxes'].shape == (
+            len(record['abnormalities']), 4)
+        assert info['gt_flag_boxes'].shape == (len(record['flags']), 4)
+        for box, obj in zip(info['gt_abnormal_boxes'],
+                            record['abnormalities']):
+            np.testing.assert_allclose(box, obj['bbox'], rtol=1e-6)
+        n_boxes += len(record['abnormalities']) + len(record['flags'])
+        if info['gt_label'] == 0:
+            assert len(info['gt_abnormal_boxes']) == 0
+    assert n_boxes > 0
+    # An image the file does not know is an error naming both.
+    del gt['images'][rel]
+    bad = tmp_path / 'partial.json'
+    bad.write_text(json.dumps(gt))
+    with pytest.raises(ValueError, match=f"no entry for image '{rel}'"):
+        build(str(tmp_path), ground_truth=str(bad))
+    with pytest.raises(FileNotFoundError, match='nope.json'):
+        build(str(tmp_path), ground_truth=str(tmp_path / 'nope.json'))

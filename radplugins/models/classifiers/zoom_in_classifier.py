@@ -33,9 +33,10 @@ class ZoomInClassifier(ImageClassifier):
     ``num_steps`` repeats 2-5 on each crop (1 is the paper). Training sums
     every scale's classification loss with ``loss_weights``; prediction
     combines the scales (``combine``) and stores, per step, the ROI box in
-    original pixels (``zoom_boxes``, ``(num_steps, 4)``), the per-scale
-    scores (``scale_scores``) and, with ``return_maps``, the saliency
-    (``saliency_maps``) and entropy maps (``entropy_maps``).
+    original pixels (``zoom_boxes``, ``(num_steps, 4)``), the saliency
+    maximum in original pixels (``saliency_peaks``, ``(num_steps, 2)``),
+    the per-scale scores (``scale_scores``) and, with ``return_maps``, the
+    saliency (``saliency_maps``) and entropy maps (``entropy_maps``).
 
     Cost: the saliency comes from the same forward pass that gives the
     first scale's loss. Every ReLU is recorded with a switchable backward
@@ -143,6 +144,20 @@ class ZoomInClassifier(ImageClassifier):
                 "('hr_img', )) and type='RadDataPreprocessor'")
         return torch.stack([s.hr_img for s in data_samples])
 
+    @staticmethod
+    def _image_mask(scale: torch.Tensor, offset: torch.Tensor,
+                    image_wh: torch.Tensor, height: int,
+                    width: int) -> torch.Tensor:
+        """``(N, 1, H, W)`` mask of input pixels whose centre lies in the
+        original image (``input = original * scale + offset``)."""
+        lo = offset
+        hi = offset + scale * image_wh
+        xs = torch.arange(width, device=scale.device) + 0.5
+        ys = torch.arange(height, device=scale.device) + 0.5
+        in_x = (xs[None] >= lo[:, :1]) & (xs[None] <= hi[:, :1])
+        in_y = (ys[None] >= lo[:, 1:]) & (ys[None] <= hi[:, 1:])
+        return (in_y[:, :, None] & in_x[:, None, :]).unsqueeze(1).float()
+
     # ------------------------------------------------------------------
     def _zoom_steps(self, inputs: torch.Tensor,
                     data_samples: List[DataSample],
@@ -162,7 +177,7 @@ class ZoomInClassifier(ImageClassifier):
             if training and self.train_target == 'gt' else None
 
         out: Dict[str, list] = dict(
-            logits=[], boxes=[], saliency=[], entropy=[])
+            logits=[], boxes=[], peaks=[], saliency=[], entropy=[])
         x = inputs
         for step in range(self.num_steps + 1):
             last = step == self.num_steps
@@ -176,6 +191,16 @@ class ZoomInClassifier(ImageClassifier):
             sal = class_score_gradients(
                 logits, x, target, self.saliency_rule, retain_graph=training)
             with torch.no_grad():
+                # Letterbox padding is not image: its saliency must not
+                # pull the ROI or the peak outside the radiograph.
+                sal = sal * self._image_mask(scale, offset, image_wh, in_h,
+                                             in_w)
+                # Where the saliency peaks, in original pixels (pointing
+                # game): centre of the arg-max pixel mapped back.
+                mag = sal.abs().amax(dim=1).flatten(1)
+                idx = mag.argmax(dim=1)
+                peak = torch.stack([idx % in_w, idx // in_w], 1) + 0.5
+                out['peaks'].append((peak - offset) / scale)
                 ent = saliency_entropy(sal, **self.entropy_cfg)
                 boxes, _ = boxes_from_maps(
                     ent, self.roi_cfg['method'], self.roi_cfg['value'],
@@ -256,10 +281,12 @@ class ZoomInClassifier(ImageClassifier):
         scores = self._combine(logits)
         per_scale = torch.stack([F.softmax(lg, dim=1) for lg in logits], 1)
         boxes = torch.stack(steps['boxes'], 1)
+        peaks = torch.stack(steps['peaks'], 1)
         for i, sample in enumerate(data_samples):
             sample.set_pred_score(scores[i]).set_pred_label(
                 scores[i].argmax(0, keepdim=True))
             sample.set_field(boxes[i], 'zoom_boxes')
+            sample.set_field(peaks[i], 'saliency_peaks')
             sample.set_field(per_scale[i], 'scale_scores')
             if self.return_maps:
                 sample.set_field(

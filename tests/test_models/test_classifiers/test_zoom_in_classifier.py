@@ -91,11 +91,28 @@ def test_predict_returns_boxes_inside_the_originals(num_steps):
         assert torch.all(boxes[:, 2] - boxes[:, 0] >= IN - 1e-4)
         assert torch.all(boxes[:, 3] - boxes[:, 1] >= IN - 1e-4)
         assert sample.scale_scores.shape == (num_steps + 1, 2)
+        peaks = sample.saliency_peaks
+        assert peaks.shape == (num_steps, 2)
+        assert torch.all(peaks >= 0) and torch.all(peaks[:, 0] <= w) and \
+            torch.all(peaks[:, 1] <= h)
+        # The first peak is the arg-max of the first saliency map, mapped
+        # through the letterbox.
+        sal = sample.saliency_maps[0].abs().amax(0)
+        y, x = divmod(int(sal.argmax()), IN)
+        sx, sy = sample.scale_factor
+        ox, oy = sample.letterbox_offset
+        torch.testing.assert_close(
+            peaks[0], torch.tensor([(x + 0.5 - ox) / sx, (y + 0.5 - oy) / sy]))
         torch.testing.assert_close(sample.pred_score,
                                    sample.scale_scores.mean(0))
         assert sample.saliency_maps.shape == (num_steps, 3, IN, IN)
         assert sample.entropy_maps.shape == (num_steps, IN, IN)
     assert not any(p.grad is not None for p in model.parameters())
+    # The tall image is padded left and right: no saliency there.
+    ox = out[0].letterbox_offset[0]
+    assert ox > 0
+    assert out[0].saliency_maps[0][..., :ox].abs().max() == 0
+    assert out[0].saliency_maps[0][..., ox:IN - ox].abs().max() > 0
 
 
 def test_combine_modes():
