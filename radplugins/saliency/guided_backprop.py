@@ -67,7 +67,7 @@ class SwitchableReLU(torch.autograd.Function):
     def forward(ctx, x: torch.Tensor) -> torch.Tensor:
         positive = x > 0
         ctx.save_for_backward(positive)
-        return x * positive
+        return x.clamp(min=0)
 
     @staticmethod
     def backward(ctx, grad_out: torch.Tensor) -> torch.Tensor:

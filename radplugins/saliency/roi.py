@@ -197,19 +197,25 @@ def fit_boxes(boxes: torch.Tensor,
     return torch.cat([low, low + extent], dim=1)
 
 
-def crop_and_resize(images: torch.Tensor, boxes: torch.Tensor,
-                    out_size: Union[int, Tuple[int, int]]) -> torch.Tensor:
+def crop_and_resize(images: torch.Tensor,
+                    boxes: torch.Tensor,
+                    out_size: Union[int, Tuple[int, int]],
+                    sampling_ratio: int = 0) -> torch.Tensor:
     """Crop boxes from a batch and resize them, in one batched call.
 
     Uses mmcv's compiled ``roi_align`` (``aligned=True``: pixel centres at
-    half-integers, matching the box convention above) with adaptive
-    sampling, which averages several samples per output pixel when
-    shrinking, so crops from high-resolution originals are anti-aliased.
+    half-integers, matching the box convention above), which averages
+    ``sampling_ratio x sampling_ratio`` bilinear samples per output pixel.
+    ``0`` adapts the count to the shrink factor (a true area average, fully
+    anti-aliased, but its cost grows with the square of the shrink: ~0.1 s
+    for 8 crops of 700 px to 224 on 2 CPU cores); ``2`` is 2.5x faster and
+    averages 4 samples, which removes most aliasing up to a shrink of ~3.
 
     Args:
         images (torch.Tensor): ``(N, C, H, W)``.
         boxes (torch.Tensor): ``(N, 4)``, one box per image, in pixels.
         out_size (int | tuple): Output ``(h, w)``.
+        sampling_ratio (int): Samples per output pixel and axis; 0 adapts.
 
     Returns:
         torch.Tensor: ``(N, C, h, w)`` crops.
@@ -224,4 +230,5 @@ def crop_and_resize(images: torch.Tensor, boxes: torch.Tensor,
         torch.arange(n, device=images.device, dtype=images.dtype)[:, None],
         boxes.to(images.dtype)
     ], dim=1)
-    return roi_align(images, rois, tuple(out_size), 1.0, 0, 'avg', True)
+    return roi_align(images, rois, tuple(out_size), 1.0, sampling_ratio,
+                     'avg', True)

@@ -64,8 +64,10 @@ class ZoomInClassifier(ImageClassifier):
         entropy_cfg (dict): ``num_bins`` and ``window`` of the entropy.
         roi_cfg (dict): ``method`` (``'otsu'``, ``'percentile'``,
             ``'fixed'``), ``value``, ``region`` (``'largest'``, ``'all'``),
-            ``square`` and ``min_size`` (``(w, h)`` in original pixels;
-            None means the network input size).
+            ``square``, ``min_size`` (``(w, h)`` in original pixels;
+            None means the network input size) and ``sampling_ratio`` of
+            the crop (see :func:`radplugins.saliency.crop_and_resize`;
+            default 2, 0 for a full area average).
         loss_weights (Sequence[float]): Weight of each scale's loss, one per
             scale (``num_steps + 1``). Defaults to all 1 (the paper sums).
         combine (str): ``'last'``, ``'mean_logits'`` or ``'mean_probs'``.
@@ -114,6 +116,7 @@ class ZoomInClassifier(ImageClassifier):
             'region': 'largest',
             'square': True,
             'min_size': None,
+            'sampling_ratio': 2,
             **(roi_cfg or {})
         }
         self.loss_weights = loss_weights
@@ -209,7 +212,8 @@ class ZoomInClassifier(ImageClassifier):
                 boxes = fit_boxes(boxes, image_wh, min_size,
                                   self.roi_cfg['square'])
                 crop = crop_and_resize(hr, boxes * hr_scale[:, None],
-                                       (in_h, in_w))
+                                       (in_h, in_w),
+                                       self.roi_cfg['sampling_ratio'])
             out['boxes'].append(boxes)
             if self.return_maps:
                 out['saliency'].append(sal.detach())

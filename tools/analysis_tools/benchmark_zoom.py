@@ -1,0 +1,278 @@
+"""What zooming costs, measured side by side in one run.
+
+Prints one JSON line per figure:
+
+- ``train_step``: ZoomInClassifier train step / plain classifier train step
+  with the same backbone, neck, head, batch and input size, iterations
+  interleaved (target <= 2.5; the floor is about 2.33: one forward, one
+  input-only backward and two trainings);
+- ``entropy_vs_skimage``: our batched local entropy vs
+  ``skimage.filters.rank.entropy`` on the same 32 quantised 224x224 maps,
+  same square window and bins: maximum difference in bits and the speed
+  ratio (also on CUDA when available);
+- ``entropy_share``: the entropy's time as a share of one zoom train step
+  (target <= 5 %);
+- ``memory``: peak memory of a zoom train step / a plain one (target
+  <= 1.6), each measured in a fresh subprocess on the CPU (peak RSS growth)
+  or as ``torch.cuda.max_memory_allocated`` on a GPU.
+
+Example::
+
+    python tools/analysis_tools/benchmark_zoom.py \\
+        configs/mura/zoom_resnet18_1xb16_8e_synthetic-mura.py --batch 16
+"""
+import argparse
+import copy
+import json
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+
+import radplugins  # noqa: F401
+from radplugins.saliency import local_entropy, saliency_entropy
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config', help='a ZoomInClassifier config')
+    parser.add_argument('--batch', type=int, default=16)
+    parser.add_argument('--input-size', type=int, default=224)
+    parser.add_argument('--hr-size', type=int, nargs=2, default=(1024, 768),
+                        help='high-resolution copy (h, w)')
+    parser.add_argument('--iters', type=int, default=5)
+    parser.add_argument('--warmup', type=int, default=2)
+    parser.add_argument('--device',
+                        default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--entropy-maps', type=int, default=32)
+    parser.add_argument('--memory-worker', choices=['zoom', 'plain'],
+                        help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+def emit(**record) -> None:
+    print(json.dumps(record), flush=True)
+
+
+def build_models(cfg: Config, device: str):
+    """The zoom model of the config and a plain twin with equal weights."""
+    zoom_cfg = copy.deepcopy(cfg.model)
+    zoom_cfg.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
+    zoom = MODELS.build(zoom_cfg).to(device)
+    plain_cfg = dict(
+        type='ImageClassifier',
+        backbone=cfg.model.backbone,
+        neck=cfg.model.get('neck'),
+        head=cfg.model.head,
+        data_preprocessor=cfg.get('data_preprocessor'))
+    plain = MODELS.build(plain_cfg).to(device)
+    plain.load_state_dict(zoom.state_dict())
+    return zoom, plain
+
+
+def make_batch(args, seed: int = 0) -> dict:
+    """A preprocessed batch: letterboxed inputs and high-res copies."""
+    g = torch.Generator().manual_seed(seed)
+    n, s = args.batch, args.input_size
+    hr_h, hr_w = args.hr_size
+    inputs = torch.randn(n, 3, s, s, generator=g)
+    hr = torch.randn(n, 3, hr_h, hr_w, generator=g)
+    scale = s / max(hr_h, hr_w)
+    samples = []
+    for i in range(n):
+        sample = DataSample().set_gt_label(i % 2)
+        sample.set_metainfo(
+            dict(
+                ori_shape=(hr_h, hr_w),
+                scale_factor=(scale, scale),
+                letterbox_offset=((s - round(hr_w * scale)) // 2,
+                                  (s - round(hr_h * scale)) // 2),
+                hr_scale=1.0))
+        sample.set_field(hr[i].to(args.device), 'hr_img')
+        samples.append(sample)
+    return dict(inputs=inputs.to(args.device), data_samples=samples)
+
+
+def train_step(model, optim_wrapper, batch) -> None:
+    losses = model(**batch, mode='loss')
+    loss, _ = model.parse_losses(losses)
+    optim_wrapper.update_params(loss)
+
+
+def sync(device: str) -> None:
+    if device.startswith('cuda'):
+        torch.cuda.synchronize()
+
+
+def _proc_status_mb(field: str) -> float:
+    """A memory field of /proc/self/status (VmRSS, VmHWM) in MiB."""
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith(field + ':'):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f'{field} not in /proc/self/status')
+
+
+def memory_worker(args, cfg) -> None:
+    """Run a few train steps of one model; print its peak memory growth.
+
+    On the CPU the process's peak RSS (VmHWM) is reset after set-up
+    (``/proc/self/clear_refs``), so imports and model building do not mask
+    the training peak.
+    """
+    zoom, plain = build_models(cfg, args.device)
+    model = zoom if args.memory_worker == 'zoom' else plain
+    del zoom, plain
+    model.train()
+    optim = build_optim_wrapper(model, cfg.optim_wrapper)
+    batch = make_batch(args)
+    if args.device.startswith('cuda'):
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated() / 2**20
+    else:
+        with open('/proc/self/clear_refs', 'w') as f:
+            f.write('5')  # resets VmHWM to the current RSS
+        base = _proc_status_mb('VmRSS')
+    for _ in range(3):
+        train_step(model, optim, batch)
+    sync(args.device)
+    if args.device.startswith('cuda'):
+        peak = torch.cuda.max_memory_allocated() / 2**20
+    else:
+        peak = _proc_status_mb('VmHWM')
+    print(json.dumps(dict(peak_growth_mb=peak - base)))
+
+
+def measure_memory(args) -> dict:
+    out = {}
+    for kind in ('plain', 'zoom'):
+        cmd = [sys.executable, __file__, args.config, '--batch',
+               str(args.batch), '--input-size', str(args.input_size),
+               '--hr-size', *map(str, args.hr_size), '--device', args.device,
+               '--memory-worker', kind]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f'memory worker {kind} failed:\n'
+                               f'{proc.stderr[-3000:]}')
+        line = [x for x in proc.stdout.splitlines() if x.startswith('{')][-1]
+        out[kind] = json.loads(line)['peak_growth_mb']
+    return out
+
+
+def bench_entropy(args) -> None:
+    try:
+        from skimage.filters.rank import entropy as rank_entropy
+    except ImportError:
+        emit(figure='entropy_vs_skimage', skipped='scikit-image missing')
+        return
+    bins, window, size = 16, 9, 224
+    rng = np.random.default_rng(0)
+    # Saliency-like maps: smooth blobs plus noise, quantised like ours.
+    maps = torch.from_numpy(rng.standard_normal(
+        (args.entropy_maps, size, size)).astype(np.float32))
+    maps = torch.nn.functional.avg_pool2d(maps[:, None], 5, 1, 2)[:, 0]
+    levels = (maps.abs() / maps.abs().amax(dim=(1, 2), keepdim=True) *
+              bins).long().clamp(0, bins - 1)
+    footprint = np.ones((window, window), np.uint8)
+    levels_np = levels.numpy().astype(np.uint8)
+
+    def ours(device):
+        lv = levels.to(device)
+        local_entropy(lv, bins, window)  # warm-up
+        sync(device)
+        t = time.perf_counter()
+        out = local_entropy(lv, bins, window)
+        sync(device)
+        return out.cpu().numpy(), time.perf_counter() - t
+
+    rank_entropy(levels_np[0], footprint)
+    t = time.perf_counter()
+    ref = np.stack([rank_entropy(m, footprint) for m in levels_np])
+    t_ref = time.perf_counter() - t
+    ours_cpu, t_cpu = ours('cpu')
+    record = dict(
+        figure='entropy_vs_skimage',
+        maps=args.entropy_maps, size=size, bins=bins, window=window,
+        max_abs_diff_bits=float(np.abs(ours_cpu - ref).max()),
+        skimage_s=round(t_ref, 4), ours_cpu_s=round(t_cpu, 4),
+        speedup_cpu=round(t_ref / t_cpu, 2),
+        threads=torch.get_num_threads())
+    if torch.cuda.is_available():
+        ours_gpu, t_gpu = ours('cuda')
+        record.update(
+            ours_cuda_s=round(t_gpu, 5), speedup_cuda=round(t_ref / t_gpu, 1),
+            max_abs_diff_bits_cuda=float(np.abs(ours_gpu - ref).max()))
+    emit(**record)
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    if cfg.model.get('type') != 'ZoomInClassifier':
+        raise SystemExit(f'{args.config} is not a ZoomInClassifier config')
+    if args.memory_worker:
+        memory_worker(args, cfg)
+        return
+
+    zoom, plain = build_models(cfg, args.device)
+    zoom.train()
+    plain.train()
+    optims = dict(
+        zoom=build_optim_wrapper(zoom, cfg.optim_wrapper),
+        plain=build_optim_wrapper(plain, cfg.optim_wrapper))
+    models = dict(zoom=zoom, plain=plain)
+    batch = make_batch(args)
+    times = dict(zoom=[], plain=[])
+    for i in range(args.warmup + args.iters):
+        for kind in ('plain', 'zoom'):  # interleaved: same machine state
+            sync(args.device)
+            t = time.perf_counter()
+            train_step(models[kind], optims[kind], batch)
+            sync(args.device)
+            if i >= args.warmup:
+                times[kind].append(time.perf_counter() - t)
+    zoom_s = float(np.median(times['zoom']))
+    plain_s = float(np.median(times['plain']))
+    emit(
+        figure='train_step', config=args.config, device=args.device,
+        batch=args.batch, input_size=args.input_size,
+        hr_size=list(args.hr_size), zoom_s=round(zoom_s, 4),
+        plain_s=round(plain_s, 4), ratio=round(zoom_s / plain_s, 3),
+        target_max=2.5, iters=args.iters, threads=torch.get_num_threads())
+
+    grads = torch.randn(args.batch, 3, args.input_size, args.input_size,
+                        device=args.device)
+    saliency_entropy(grads, **zoom.entropy_cfg)
+    reps = 5
+    sync(args.device)
+    t = time.perf_counter()
+    for _ in range(reps):
+        saliency_entropy(grads, **zoom.entropy_cfg)
+    sync(args.device)
+    entropy_s = (time.perf_counter() - t) / reps
+    emit(
+        figure='entropy_share', device=args.device, batch=args.batch,
+        entropy_s=round(entropy_s, 5), zoom_step_s=round(zoom_s, 4),
+        share=round(entropy_s / zoom_s, 4), target_max=0.05,
+        **zoom.entropy_cfg)
+
+    bench_entropy(args)
+
+    mem = measure_memory(args)
+    emit(
+        figure='memory', device=args.device, batch=args.batch,
+        plain_mb=round(mem['plain'], 1), zoom_mb=round(mem['zoom'], 1),
+        ratio=round(mem['zoom'] / max(mem['plain'], 1e-6), 3),
+        target_max=1.6,
+        what='peak CUDA allocation' if args.device.startswith('cuda') else
+        'peak RSS growth over 3 train steps, fresh process each')
+
+
+if __name__ == '__main__':
+    main()
