@@ -76,8 +76,9 @@ def build_models(cfg: Config, device: str):
     return zoom, plain
 
 
-def make_batch(args, seed: int = 0) -> dict:
-    """A preprocessed batch: letterboxed inputs and high-res copies."""
+def make_batch(args, seed: int = 0, high_res: bool = True) -> dict:
+    """A dataloader batch: letterboxed inputs and, for the zoom model, the
+    high-resolution copies (a plain classifier's pipeline has none)."""
     g = torch.Generator().manual_seed(seed)
     n, s = args.batch, args.input_size
     hr_h, hr_w = args.hr_size
@@ -94,15 +95,15 @@ def make_batch(args, seed: int = 0) -> dict:
                 letterbox_offset=((s - round(hr_w * scale)) // 2,
                                   (s - round(hr_h * scale)) // 2),
                 hr_scale=1.0))
-        sample.set_field(hr[i].to(args.device), 'hr_img')
+        if high_res:
+            sample.set_field(hr[i].to(args.device), 'hr_img')
         samples.append(sample)
     return dict(inputs=inputs.to(args.device), data_samples=samples)
 
 
 def train_step(model, optim_wrapper, batch) -> None:
-    losses = model(**batch, mode='loss')
-    loss, _ = model.parse_losses(losses)
-    optim_wrapper.update_params(loss)
+    """The runner's call: preprocess, forward, backward, update."""
+    model.train_step(batch, optim_wrapper)
 
 
 def sync(device: str) -> None:
@@ -131,7 +132,7 @@ def memory_worker(args, cfg) -> None:
     del zoom, plain
     model.train()
     optim = build_optim_wrapper(model, cfg.optim_wrapper)
-    batch = make_batch(args)
+    batch = make_batch(args, high_res=args.memory_worker == 'zoom')
     if args.device.startswith('cuda'):
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated() / 2**20
@@ -227,13 +228,14 @@ def main() -> None:
         zoom=build_optim_wrapper(zoom, cfg.optim_wrapper),
         plain=build_optim_wrapper(plain, cfg.optim_wrapper))
     models = dict(zoom=zoom, plain=plain)
-    batch = make_batch(args)
+    batches = dict(
+        zoom=make_batch(args), plain=make_batch(args, high_res=False))
     times = dict(zoom=[], plain=[])
     for i in range(args.warmup + args.iters):
         for kind in ('plain', 'zoom'):  # interleaved: same machine state
             sync(args.device)
             t = time.perf_counter()
-            train_step(models[kind], optims[kind], batch)
+            train_step(models[kind], optims[kind], batches[kind])
             sync(args.device)
             if i >= args.warmup:
                 times[kind].append(time.perf_counter() - t)

@@ -1,5 +1,5 @@
 """Learn to zoom from network response (paper §III-C, Fig. 2)."""
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -72,6 +72,11 @@ class ZoomInClassifier(ImageClassifier):
             scale (``num_steps + 1``). Defaults to all 1 (the paper sums).
         combine (str): ``'last'``, ``'mean_logits'`` or ``'mean_probs'``.
         return_maps (bool): Keep saliency and entropy maps in predictions.
+        backward_per_scale (bool): In :meth:`train_step`, back-propagate each
+            scale's loss as soon as it is computed, so only one scale's
+            activations are alive at a time (the gradients are the same as
+            for the summed loss). MMEngine's DDP wrapper calls ``loss``
+            instead, so distributed runs use the summed loss.
         **kwargs: ``pretrained``, ``train_cfg``, ``data_preprocessor``,
             ``init_cfg`` of :class:`ImageClassifier`.
     """
@@ -88,6 +93,7 @@ class ZoomInClassifier(ImageClassifier):
                  loss_weights: Optional[Sequence[float]] = None,
                  combine: str = 'mean_probs',
                  return_maps: bool = False,
+                 backward_per_scale: bool = True,
                  **kwargs) -> None:
         super().__init__(backbone=backbone, neck=neck, head=head, **kwargs)
         if num_steps < 1:
@@ -122,6 +128,7 @@ class ZoomInClassifier(ImageClassifier):
         self.loss_weights = loss_weights
         self.combine = combine
         self.return_maps = return_maps
+        self.backward_per_scale = backward_per_scale
 
     # ------------------------------------------------------------------
     # geometry helpers
@@ -162,10 +169,19 @@ class ZoomInClassifier(ImageClassifier):
         return (in_y[:, :, None] & in_x[:, None, :]).unsqueeze(1).float()
 
     # ------------------------------------------------------------------
-    def _zoom_steps(self, inputs: torch.Tensor,
+    def _zoom_steps(self,
+                    inputs: torch.Tensor,
                     data_samples: List[DataSample],
-                    training: bool) -> Dict[str, list]:
-        """Run all scales; return logits, boxes and maps per step."""
+                    training: bool,
+                    on_logits: Optional[Callable[[int, torch.Tensor],
+                                                 None]] = None
+                    ) -> Dict[str, list]:
+        """Run all scales; return logits, boxes and maps per step.
+
+        ``on_logits(k, logits)``, when given, runs once scale ``k``'s
+        saliency has been taken, e.g. to back-propagate its loss and free
+        its graph before the next scale's forward.
+        """
         device = inputs.device
         hr = self._high_res_batch(data_samples)
         ori_hw = self._meta_tensor(data_samples, 'ori_shape', device)
@@ -189,10 +205,14 @@ class ZoomInClassifier(ImageClassifier):
                 logits = self.head(self.extract_feat(x))
             out['logits'].append(logits)
             if last:
+                if on_logits is not None:
+                    on_logits(step, logits)
                 break
             target = gt if gt is not None else logits.detach().argmax(1)
             sal = class_score_gradients(
                 logits, x, target, self.saliency_rule, retain_graph=training)
+            if on_logits is not None:
+                on_logits(step, logits)
             with torch.no_grad():
                 # Letterbox padding is not image: its saliency must not
                 # pull the ROI or the peak outside the radiograph.
@@ -243,14 +263,63 @@ class ZoomInClassifier(ImageClassifier):
         """
         steps = self._zoom_steps(inputs, data_samples, training=True)
         losses = {}
-        for k, (logits, weight) in enumerate(
-                zip(steps['logits'], self.loss_weights)):
-            for name, value in self.head._get_loss(logits,
-                                                   data_samples).items():
-                if 'loss' in name:
-                    value = value * weight
-                losses[f's{k}.{name}'] = value
+        for k, logits in enumerate(steps['logits']):
+            losses.update(self._scale_losses(k, logits, data_samples))
         return losses
+
+    def _scale_losses(self, k: int, logits: torch.Tensor,
+                      data_samples: List[DataSample]) -> Dict[str, torch.Tensor]:
+        """Scale ``k``'s head losses, weighted, with an ``s{k}.`` prefix."""
+        losses = {}
+        for name, value in self.head._get_loss(logits, data_samples).items():
+            if 'loss' in name:
+                value = value * self.loss_weights[k]
+            losses[f's{k}.{name}'] = value
+        return losses
+
+    def train_step(self, data: dict, optim_wrapper) -> Dict[str, torch.Tensor]:
+        """One optimisation step, back-propagating scale by scale.
+
+        Each scale's loss is back-propagated right after its saliency is
+        taken, which frees that scale's activations before the next
+        forward; the parameters are updated once, after the last scale.
+        Gradient accumulation and AMP loss scaling follow the optim
+        wrapper. With ``backward_per_scale=False`` this is MMEngine's
+        default step on the summed loss.
+
+        Args:
+            data (dict): A batch from the dataloader.
+            optim_wrapper (OptimWrapper): The optimiser wrapper.
+
+        Returns:
+            dict: Log variables (``loss`` and each scale's entries).
+        """
+        if not self.backward_per_scale:
+            return super().train_step(data, optim_wrapper)
+        log_vars: Dict[str, torch.Tensor] = {}
+        final: List[torch.Tensor] = []
+
+        def backward_scale(k: int, logits: torch.Tensor) -> None:
+            loss, scale_vars = self.parse_losses(
+                self._scale_losses(k, logits, data['data_samples']))
+            scale_vars.pop('loss')
+            log_vars.update(scale_vars)
+            if k < self.num_steps:
+                loss = optim_wrapper.scale_loss(loss)
+                scaler = getattr(optim_wrapper, 'loss_scaler', None)
+                (scaler.scale(loss) if scaler is not None else loss).backward()
+            else:
+                final.append(loss)
+
+        with optim_wrapper.optim_context(self):
+            data = self.data_preprocessor(data, True)
+            self._zoom_steps(data['inputs'], data['data_samples'],
+                             training=True, on_logits=backward_scale)
+        # The wrapper counts one backward per iteration (accumulation), so
+        # the last scale's loss goes through update_params.
+        optim_wrapper.update_params(final[0])
+        log_vars['loss'] = sum(v for k, v in log_vars.items() if 'loss' in k)
+        return log_vars
 
     def _combine(self, logits: List[torch.Tensor]) -> torch.Tensor:
         """Class probabilities from all scales."""

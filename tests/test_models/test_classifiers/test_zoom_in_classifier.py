@@ -132,3 +132,31 @@ def test_missing_high_res_copy_is_a_clear_error():
     samples = [DataSample().set_gt_label(0)]
     with pytest.raises(KeyError, match='KeepHighRes'):
         model(torch.zeros(1, 3, IN, IN), samples, mode='loss')
+
+
+def test_backward_per_scale_gives_the_summed_loss_update():
+    """Scale-by-scale backward must equal the default step on the sum."""
+    import copy
+
+    from mmengine.optim import OptimWrapper
+
+    per_scale = build(num_steps=2, loss_weights=(1.0, 0.5, 2.0))
+    initial = copy.deepcopy(per_scale.state_dict())
+    summed = copy.deepcopy(per_scale)
+    summed.backward_per_scale = False
+    results = []
+    for model in (per_scale, summed):
+        model.train()
+        optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=1.0))
+        log = model.train_step(make_batch(), optim)
+        results.append((log, dict(model.named_parameters())))
+    (log_a, params_a), (log_b, params_b) = results
+    assert set(log_a) == set(log_b)
+    for key in log_b:
+        torch.testing.assert_close(log_a[key], log_b[key], msg=key)
+    moved = 0
+    for name, p in params_b.items():
+        torch.testing.assert_close(params_a[name], p, atol=1e-5, rtol=1e-4,
+                                   msg=name)
+        moved += int(not torch.equal(p, initial[name]))
+    assert moved > 0  # the step really updated the weights
