@@ -21,12 +21,16 @@ train_dataloader = dict(
     num_workers=2,
     persistent_workers=True,
     dataset=dict(data_root=data_root))
+# The generator's box ground truth (MURA-v1.1/synthetic_ground_truth.json)
+# lets ZoomLocalization score where the model zooms.
 val_dataloader = dict(
     batch_size=batch_size,
     num_workers=2,
     persistent_workers=True,
-    dataset=dict(data_root=data_root))
+    dataset=dict(data_root=data_root, ground_truth='auto'))
 test_dataloader = val_dataloader
+val_evaluator = [dict(type='MuraKappa'), dict(type='ZoomLocalization')]
+test_evaluator = val_evaluator
 
 default_hooks = dict(logger=dict(interval=10))
 randomness = dict(seed=0)

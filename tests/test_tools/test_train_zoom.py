@@ -32,6 +32,7 @@ def test_train_then_test_with_boxes(tmp_path, num_steps):
     ])
     assert 's0.loss' in log and f's{num_steps}.loss' in log
     assert 'mura/study/kappa' in log
+    assert 'loc/roi_hit' in log and 'loc/pointing' in log
     out = tmp_path / 'preds.pkl'
     run([
         sys.executable, 'tools/test.py', CONFIG,

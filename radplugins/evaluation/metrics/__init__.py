@@ -1,4 +1,5 @@
 """Metrics, registered in MMPretrain's METRICS."""
 from .mura_kappa import MuraKappa
+from .zoom_localization import ZoomLocalization
 
-__all__ = ['MuraKappa']
+__all__ = ['MuraKappa', 'ZoomLocalization']
