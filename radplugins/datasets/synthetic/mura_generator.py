@@ -521,11 +521,15 @@ def generate_synthetic_mura(out_dir: str,
     jobs = plan_dataset(cfg)
     tasks = [(job, cfg, out_dir) for job in jobs]
     if workers > 1 and len(jobs) > 1:
-        # fork skips re-importing torch & co. in every worker where it
-        # exists; the drawing itself is plain NumPy/OpenCV.
-        method = 'fork' if 'fork' in \
-            multiprocessing.get_all_start_methods() else 'spawn'
-        ctx = multiprocessing.get_context(method)
+        # Not 'fork': a process that already ran OpenCV's or torch's thread
+        # pools (a test session, a training script) leaves their locks
+        # held in a forked child, which then hangs. A fork server starts
+        # clean, imports this module once, and forks workers from there.
+        if 'forkserver' in multiprocessing.get_all_start_methods():
+            ctx = multiprocessing.get_context('forkserver')
+            ctx.set_forkserver_preload([__name__])
+        else:
+            ctx = multiprocessing.get_context('spawn')
         with ctx.Pool(min(workers, len(jobs)), _init_worker) as pool:
             results = pool.map(_render_and_write, tasks, chunksize=4)
     else:

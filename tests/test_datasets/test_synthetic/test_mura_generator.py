@@ -504,3 +504,28 @@ def test_command_line_json_summary(tmp_path, monkeypatch, capsys):
     assert gt['params']['valid_flag_label_correlation'] == 0.25
     assert sum(r['split'] == 'valid'
                for r in gt['images'].values()) == summary['valid']['images']
+
+
+def test_worker_pool_survives_a_parent_that_used_thread_pools(tmp_path):
+    """A forked pool hung once OpenCV's and torch's thread pools had run
+    in the parent (as in a test session); the generator must not."""
+    code = (
+        'import cv2, numpy as np, torch\n'
+        'cv2.setNumThreads(2)\n'
+        'img = np.random.rand(2000, 2000).astype(np.float32)\n'
+        'cv2.resize(img, (300, 300), interpolation=cv2.INTER_AREA)\n'
+        'cv2.GaussianBlur(img, (0, 0), 3)\n'
+        'torch.randn(512, 512) @ torch.randn(512, 512)\n'
+        'from radplugins.datasets.synthetic import (SyntheticMuraConfig,\n'
+        '    generate_synthetic_mura)\n'
+        'cfg = SyntheticMuraConfig(train_studies=6, valid_studies=2,\n'
+        '    long_side_range=(96, 128), seed=3)\n'
+        f'generate_synthetic_mura({str(tmp_path)!r}, cfg, workers=2)\n'
+        "print('done')\n")
+    proc = subprocess.run([sys.executable, '-c', code],
+                          cwd=ROOT,
+                          capture_output=True,
+                          text=True,
+                          timeout=180)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().endswith('done')
