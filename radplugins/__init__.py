@@ -11,8 +11,10 @@ from .version import __version__
 
 enable_safe_checkpoint_loading()
 
-from . import datasets, engine, evaluation, models, saliency  # noqa: E402,F401,E501
+from . import (apis, datasets, engine, evaluation, models,  # noqa: E402
+               saliency, visualization)
 
 __all__ = [
-    '__version__', 'datasets', 'engine', 'evaluation', 'models', 'saliency'
+    '__version__', 'apis', 'datasets', 'engine', 'evaluation', 'models',
+    'saliency', 'visualization'
 ]

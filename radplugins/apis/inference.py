@@ -1,0 +1,477 @@
+"""Inference on image files: PNG/JPG and DICOM radiographs, no runner.
+
+Typical use::
+
+    from radplugins.apis import (build_inference_pipeline, inference_model,
+                                 init_model, load_image_any)
+    model = init_model('configs/mura/zoom_...py', 'epoch_8.pth', 'cpu')
+    pipeline, channels = build_inference_pipeline(model.cfg)
+    img = load_image_any('study1/image1.dcm', channels)
+    sample = inference_model(model, pipeline, img)
+    sample.pred_score, sample.zoom_boxes   # zoom models also give boxes
+"""
+import copy
+import os.path as osp
+from typing import List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.dataset import Compose, pseudo_collate
+from mmengine.registry import init_default_scope
+from mmengine.runner import load_checkpoint
+from mmpretrain.registry import DATASETS, MODELS, TRANSFORMS
+
+from ..datasets.transforms.loading import decode_radiograph, to_channels
+
+IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
+DICOM_EXTENSIONS = ('.dcm', '.dicom')
+# Steps that read ``img_path``; inference feeds the decoded array instead.
+LOADING_TRANSFORMS = ('LoadRadiograph', 'LoadImageFromFile')
+_DICOM_MAGIC_OFFSET = 128
+
+
+# ---------------------------------------------------------------------------
+# reading files
+def has_dicom_preamble(path: str) -> bool:
+    """Whether a file carries the DICOM Part 10 ``DICM`` marker.
+
+    Args:
+        path (str): A file.
+
+    Returns:
+        bool: True if bytes 128-131 are ``b'DICM'``.
+    """
+    try:
+        with open(path, 'rb') as f:
+            f.seek(_DICOM_MAGIC_OFFSET)
+            return f.read(4) == b'DICM'
+    except OSError:
+        return False
+
+
+def is_dicom_file(path: str) -> bool:
+    """Whether ``path`` should be read as DICOM (extension or marker)."""
+    return path.lower().endswith(DICOM_EXTENSIONS) or has_dicom_preamble(path)
+
+
+def apply_window(values: np.ndarray,
+                 center: float,
+                 width: float,
+                 function: str = 'LINEAR',
+                 out_range: Tuple[float, float] = (0.0, 255.0)) -> np.ndarray:
+    """A DICOM VOI window (PS3.3 C.11.2.1.2) mapped to ``out_range``.
+
+    ``LINEAR`` is the standard's default: values up to
+    ``center - 0.5 - (width - 1) / 2`` give the minimum, values above
+    ``center - 0.5 + (width - 1) / 2`` the maximum, and in between
+    ``((x - (center - 0.5)) / (width - 1) + 0.5)`` scales linearly.
+    ``LINEAR_EXACT`` drops the half-pixel terms and ``SIGMOID`` is
+    ``1 / (1 + exp(-4 (x - center) / width))``.
+
+    Args:
+        values (np.ndarray): Modality values (after rescale slope and
+            intercept).
+        center (float): Window center.
+        width (float): Window width (>= 1 for ``LINEAR``, > 0 otherwise).
+        function (str): ``'LINEAR'``, ``'LINEAR_EXACT'`` or ``'SIGMOID'``.
+        out_range (tuple[float, float]): Output minimum and maximum.
+
+    Returns:
+        np.ndarray: float64 array of ``values``' shape.
+    """
+    lo, hi = out_range
+    x = np.asarray(values, dtype=np.float64)
+    function = (function or 'LINEAR').upper()
+    if function == 'SIGMOID':
+        if width <= 0:
+            raise ValueError(f'SIGMOID window width must be > 0, got {width}')
+        return lo + (hi - lo) / (1.0 + np.exp(-4.0 * (x - center) / width))
+    if function == 'LINEAR_EXACT':
+        if width <= 0:
+            raise ValueError(f'LINEAR_EXACT window width must be > 0, got '
+                             f'{width}')
+        t = (x - center) / width + 0.5
+    elif function == 'LINEAR':
+        if width < 1:
+            raise ValueError(f'LINEAR window width must be >= 1, got {width}')
+        if width == 1:
+            # The linear part is empty: a step at center - 0.5.
+            t = (x > center - 0.5).astype(np.float64)
+        else:
+            t = (x - (center - 0.5)) / (width - 1) + 0.5
+    else:
+        raise ValueError(f'unknown VOI LUT function {function!r}; expected '
+                         "'LINEAR', 'LINEAR_EXACT' or 'SIGMOID'")
+    return lo + (hi - lo) * np.clip(t, 0.0, 1.0)
+
+
+def _first_value(value) -> float:
+    """The first of a possibly multi-valued DICOM number."""
+    if isinstance(value, (list, tuple)) or (hasattr(value, '__len__')
+                                            and not isinstance(value, str)):
+        value = value[0]
+    return float(value)
+
+
+def _min_max(values: np.ndarray) -> np.ndarray:
+    lo, hi = float(values.min()), float(values.max())
+    if hi <= lo:
+        return np.zeros_like(values, dtype=np.float64)
+    return (values - lo) * (255.0 / (hi - lo))
+
+
+def read_dicom(path: str) -> np.ndarray:
+    """Read a single-frame DICOM radiograph as display intensities.
+
+    Grayscale images go through the standard's pipeline: modality LUT
+    (``RescaleSlope``/``RescaleIntercept``, or a Modality LUT Sequence),
+    then VOI (the first ``WindowCenter``/``WindowWidth`` with its
+    ``VOILUTFunction``; else a VOI LUT Sequence followed by min-max; else
+    min-max of the modality values) onto [0, 255], and finally
+    ``MONOCHROME1`` is inverted so that bone is bright as in
+    ``MONOCHROME2``. Colour images (RGB, or YBR converted to RGB by
+    pydicom) are scaled from their bit depth to [0, 255] and returned BGR.
+
+    Args:
+        path (str): The DICOM file.
+
+    Returns:
+        np.ndarray: float32 in [0, 255], ``(H, W)`` or ``(H, W, 3)`` BGR.
+
+    Raises:
+        ValueError: If the file holds no pixels, several frames or an
+            unsupported photometric interpretation.
+        OSError: If pydicom cannot read or decode it.
+    """
+    import pydicom
+    from pydicom.pixels import apply_modality_lut, apply_voi_lut
+
+    force = path.lower().endswith(DICOM_EXTENSIONS)
+    try:
+        ds = pydicom.dcmread(path, force=force)
+    except Exception as exc:  # pydicom raises many types for bad files
+        raise OSError(f'{path}: not a readable DICOM file ({exc})') from exc
+    if 'PixelData' not in ds:
+        raise ValueError(f'{path}: DICOM file has no pixel data')
+    frames = int(ds.get('NumberOfFrames', 1) or 1)
+    if frames > 1:
+        raise ValueError(f'{path}: multi-frame DICOM ({frames} frames) is not '
+                         'a single radiograph')
+    try:
+        arr = ds.pixel_array
+    except Exception as exc:
+        syntax = getattr(ds, 'file_meta', {}).get('TransferSyntaxUID', '?')
+        raise OSError(f'{path}: cannot decode DICOM pixel data (transfer '
+                      f'syntax {syntax}; {exc})') from exc
+    photometric = str(ds.get('PhotometricInterpretation', 'MONOCHROME2'))
+    if photometric in ('MONOCHROME1', 'MONOCHROME2'):
+        if arr.ndim != 2:
+            raise ValueError(f'{path}: expected a 2-D grayscale image, got '
+                             f'pixel array of shape {arr.shape}')
+        if 'ModalityLUTSequence' in ds:
+            values = np.asarray(apply_modality_lut(arr, ds), np.float64)
+        else:
+            slope = _first_value(ds.get('RescaleSlope', 1.0) or 1.0)
+            intercept = _first_value(ds.get('RescaleIntercept', 0.0) or 0.0)
+            values = arr.astype(np.float64) * slope + intercept
+        center = ds.get('WindowCenter')
+        width = ds.get('WindowWidth')
+        if center is not None and width is not None:
+            out = apply_window(values, _first_value(center),
+                               _first_value(width),
+                               str(ds.get('VOILUTFunction', 'LINEAR')))
+        elif 'VOILUTSequence' in ds:
+            out = _min_max(np.asarray(apply_voi_lut(values, ds), np.float64))
+        else:
+            out = _min_max(values)
+        if photometric == 'MONOCHROME1':
+            out = 255.0 - out
+        return out.astype(np.float32)
+    if photometric == 'RGB' or photometric.startswith('YBR'):
+        if arr.ndim != 3 or arr.shape[-1] != 3:
+            raise ValueError(f'{path}: expected an (H, W, 3) colour image, '
+                             f'got pixel array of shape {arr.shape}')
+        bits = int(ds.get('BitsStored', 8) or 8)
+        rgb = arr.astype(np.float32) * (255.0 / (2**bits - 1))
+        return np.ascontiguousarray(np.clip(rgb, 0, 255)[..., ::-1])
+    raise ValueError(f'{path}: unsupported photometric interpretation '
+                     f'{photometric!r}')
+
+
+def load_image_any(path: str, channels: int = 3) -> np.ndarray:
+    """Load a PNG/JPG/TIFF or DICOM radiograph with ``channels`` channels.
+
+    DICOM is recognised by its extension (``.dcm``, ``.dicom``) or its
+    ``DICM`` marker and read with :func:`read_dicom`; a file OpenCV cannot
+    decode is also tried as DICOM before giving up. Ordinary images keep
+    :class:`LoadRadiograph`'s conventions (8-bit stays uint8, 16-bit becomes
+    float32 in [0, 255], alpha is composited over black).
+
+    Args:
+        path (str): The file.
+        channels (int): 1 (``(H, W)``) or 3 (``(H, W, 3)`` BGR).
+
+    Returns:
+        np.ndarray: uint8 or float32 in [0, 255].
+
+    Raises:
+        FileNotFoundError: If ``path`` does not exist.
+        OSError: If the file is neither a decodable image nor DICOM.
+    """
+    if channels not in (1, 3):
+        raise ValueError(f'channels must be 1 or 3, got {channels!r}')
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'image not found: {path}')
+    if is_dicom_file(path):
+        img = read_dicom(path)
+    else:
+        with open(path, 'rb') as f:
+            content = f.read()
+        try:
+            return to_channels(
+                decode_radiograph(content, path), channels, path)
+        except OSError as image_error:
+            try:
+                img = read_dicom(path)
+            except (OSError, ValueError):
+                raise OSError(f'{path}: neither an image OpenCV can decode '
+                              f'nor a DICOM file ({image_error})') from None
+    if channels == 3 and img.ndim == 2:
+        img = np.repeat(img[..., None], 3, axis=2)
+    elif channels == 1 and img.ndim == 3:
+        # BGR to gray with ITU-R 601 weights, as cv2.cvtColor does.
+        img = img @ np.array([0.114, 0.587, 0.299], np.float32)
+    return np.ascontiguousarray(img, dtype=np.float32)
+
+
+def list_image_files(inputs: Sequence[str]) -> List[str]:
+    """Expand files and folders into the list of files to run on.
+
+    A file named on the command line is always kept (an unreadable one must
+    be reported, not skipped). Folders are walked recursively in sorted
+    order and contribute images (:data:`IMAGE_EXTENSIONS`), DICOM files by
+    extension and extension-less files with the DICOM marker; other files
+    (notes, CSVs) are ignored.
+
+    Args:
+        inputs (Sequence[str]): Files and folders.
+
+    Returns:
+        list[str]: Paths in input order, each folder's files sorted.
+
+    Raises:
+        FileNotFoundError: If an input does not exist.
+    """
+    import os
+    files: List[str] = []
+    for item in inputs:
+        if osp.isdir(item):
+            found = []
+            for root, dirs, names in os.walk(item):
+                dirs.sort()
+                for name in sorted(names):
+                    path = osp.join(root, name)
+                    low = name.lower()
+                    if low.endswith(IMAGE_EXTENSIONS + DICOM_EXTENSIONS) or (
+                            '.' not in name and has_dicom_preamble(path)):
+                        found.append(path)
+            files.extend(found)
+        elif osp.exists(item):
+            files.append(item)
+        else:
+            raise FileNotFoundError(f'input not found: {item}')
+    return files
+
+
+# ---------------------------------------------------------------------------
+# model and pipeline
+def _dataset_classes(cfg: Config) -> Optional[Tuple[str, ...]]:
+    """Class names of the config's test dataset type, if it declares any."""
+    dataset = cfg.get('test_dataloader', {}).get('dataset', {})
+    metainfo = dataset.get('metainfo') or {}
+    if 'classes' in metainfo:
+        return tuple(metainfo['classes'])
+    dataset_type = dataset.get('type')
+    cls = DATASETS.get(dataset_type) if isinstance(dataset_type, str) \
+        else None
+    classes = getattr(cls, 'METAINFO', {}).get('classes') if cls else None
+    return tuple(classes) if classes else None
+
+
+def init_model(config: Union[str, Config],
+               checkpoint: Optional[str] = None,
+               device: Union[str, torch.device] = 'cpu') -> torch.nn.Module:
+    """Build a classifier from a config and load a checkpoint, no runner.
+
+    The config's top-level ``data_preprocessor`` is merged into the model
+    as the runner does, the weights are loaded strictly (a checkpoint that
+    does not fit the config is an error, not a half-random model) and the
+    model is put in eval mode. ``model.dataset_meta['classes']`` comes from
+    the checkpoint's meta, else from the config's dataset.
+
+    Args:
+        config (str | Config): Config file or object.
+        checkpoint (str, optional): Checkpoint file; None keeps the
+            initial (random) weights.
+        device (str | torch.device): Where to run.
+
+    Returns:
+        torch.nn.Module: The model, with ``cfg`` and ``dataset_meta``.
+    """
+    cfg = Config.fromfile(config) if isinstance(config, str) else \
+        copy.deepcopy(config)
+    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    model_cfg = copy.deepcopy(cfg.model)
+    if cfg.get('data_preprocessor') is not None:
+        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+    model = MODELS.build(model_cfg)
+    dataset_meta = None
+    if checkpoint is not None:
+        ckpt = load_checkpoint(
+            model, checkpoint, map_location='cpu', strict=True)
+        dataset_meta = (ckpt.get('meta') or {}).get('dataset_meta')
+    if not dataset_meta or 'classes' not in dataset_meta:
+        classes = _dataset_classes(cfg)
+        dataset_meta = dict(classes=classes) if classes else {}
+    model.dataset_meta = dict(dataset_meta)
+    model.cfg = cfg
+    return model.to(device).eval()
+
+
+def build_inference_pipeline(
+        cfg: Config,
+        pipeline: Optional[Sequence[dict]] = None) -> Tuple[Compose, int]:
+    """The test pipeline without its loading step.
+
+    Inference decodes files itself (PNG or DICOM), so the step that reads
+    ``img_path`` (:data:`LOADING_TRANSFORMS`) is dropped and its channel
+    count returned for :func:`load_image_any`.
+
+    Args:
+        cfg (Config): Config with ``test_dataloader.dataset.pipeline``.
+        pipeline (Sequence[dict], optional): Use this pipeline instead.
+
+    Returns:
+        tuple[Compose, int]: The pipeline and the channels it expects.
+    """
+    if pipeline is None:
+        try:
+            pipeline = cfg.test_dataloader.dataset.pipeline
+        except AttributeError:
+            raise ValueError('the config has no test_dataloader.dataset.'
+                             'pipeline to build inference from') from None
+    channels = 3
+    steps = []
+    for step in copy.deepcopy(list(pipeline)):
+        kind = step['type'] if isinstance(step, dict) else type(step).__name__
+        name = kind.split('.')[-1] if isinstance(kind, str) else \
+            getattr(kind, '__name__', '')
+        if name in LOADING_TRANSFORMS:
+            if name == 'LoadRadiograph':
+                channels = int(step.get('channels', 3))
+            continue
+        steps.append(TRANSFORMS.build(step) if isinstance(step, dict)
+                     else step)
+    return Compose(steps), channels
+
+
+def inference_model(model: torch.nn.Module,
+                    pipeline: Union[Compose, Sequence[dict]],
+                    img: np.ndarray,
+                    img_path: Optional[str] = None):
+    """Run one decoded image through the pipeline and the model.
+
+    Args:
+        model (torch.nn.Module): From :func:`init_model` (eval mode).
+        pipeline (Compose | Sequence[dict]): From
+            :func:`build_inference_pipeline`, or the config's test pipeline
+            as dicts (its loading step is dropped).
+        img (np.ndarray): The decoded image, e.g. from
+            :func:`load_image_any`.
+        img_path (str, optional): Recorded in the sample's metainfo.
+
+    Returns:
+        DataSample: The prediction (``pred_score``, ``pred_label``; zoom
+        models add ``zoom_boxes``, ``saliency_peaks``, ``scale_scores``).
+    """
+    if not isinstance(pipeline, Compose):
+        pipeline, _ = build_inference_pipeline(model.cfg, pipeline)
+    results = dict(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2])
+    if img_path is not None:
+        results['img_path'] = img_path
+    data = pipeline(results)
+    if data is None:
+        raise ValueError(f'{img_path or "image"}: the pipeline dropped the '
+                         'sample')
+    with torch.no_grad():
+        return model.test_step(pseudo_collate([data]))[0]
+
+
+def positive_class_index(class_names: Optional[Sequence[str]]
+                         ) -> Optional[int]:
+    """Index of the class called positive (or the second of two).
+
+    Args:
+        class_names (Sequence[str], optional): The model's classes.
+
+    Returns:
+        int | None: None when no class can be called positive.
+    """
+    if not class_names:
+        return None
+    lowered = [str(c).lower() for c in class_names]
+    for name in ('positive', 'abnormal'):
+        if name in lowered:
+            return lowered.index(name)
+    return 1 if len(class_names) == 2 else None
+
+
+def _as_list(value) -> Optional[list]:
+    if value is None:
+        return None
+    if hasattr(value, 'detach'):
+        value = value.detach().cpu().numpy()
+    return np.asarray(value, dtype=np.float64).round(4).tolist()
+
+
+def prediction_to_dict(sample,
+                       class_names: Optional[Sequence[str]] = None) -> dict:
+    """A JSON-ready summary of one prediction.
+
+    Args:
+        sample (DataSample): From :func:`inference_model`.
+        class_names (Sequence[str], optional): The model's classes.
+
+    Returns:
+        dict: ``label``, ``label_index``, ``probability`` (of the positive
+        class; of the predicted class when none is positive),
+        ``probabilities`` per class, ``scale_probabilities`` (positive-class
+        probability per scale), ``roi_boxes`` (``[x1, y1, x2, y2]`` per
+        step, original pixels), ``saliency_peaks`` (``[x, y]`` per step) and
+        ``saliency_peak`` (step 0), ``image_shape`` ``[h, w]``. Keys a plain
+        classifier cannot fill are empty lists or None.
+    """
+    score = np.asarray(_as_list(sample.pred_score), np.float64)
+    label = int(score.argmax())
+    names = list(class_names) if class_names else [
+        f'class_{i}' for i in range(len(score))
+    ]
+    pos = positive_class_index(names)
+    prob_index = label if pos is None else pos
+    scale_scores = _as_list(sample.get('scale_scores', None))
+    peaks = _as_list(sample.get('saliency_peaks', None)) or []
+    return dict(
+        label=names[label],
+        label_index=label,
+        probability=round(float(score[prob_index]), 4),
+        probability_of=names[prob_index],
+        probabilities={n: round(float(s), 4)
+                       for n, s in zip(names, score)},
+        scale_probabilities=[round(float(s[prob_index]), 4)
+                             for s in scale_scores] if scale_scores else [],
+        roi_boxes=_as_list(sample.get('zoom_boxes', None)) or [],
+        saliency_peaks=peaks,
+        saliency_peak=peaks[0] if peaks else None,
+        image_shape=[int(v) for v in sample.ori_shape],
+    )

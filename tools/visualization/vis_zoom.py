@@ -1,0 +1,121 @@
+"""Draw where a zoom model looks and what it crops, for dataset images.
+
+For each of the first N images of a split, one PNG panel: the radiograph
+with every zoom step's ROI box (one colour per step), the saliency peaks
+(crosses) and the prediction; the guided-backprop map; the local-entropy
+map; and the crop of the ROI. Ground-truth abnormality boxes (synthetic
+data) are drawn dashed red with ``--ground-truth auto``.
+
+Examples::
+
+    python tools/visualization/vis_zoom.py \\
+        configs/mura/zoom_resnet18_1xb16_8e_synthetic-mura.py \\
+        work_dirs/zoom_resnet18_1xb16_8e_synthetic-mura/epoch_8.pth \\
+        --data-root data/synthetic_mura --num 8 --ground-truth auto
+    python tools/visualization/vis_zoom.py CONFIG CKPT --split train \\
+        --cfg-options model.num_steps=2 --out-dir vis/
+"""
+import argparse
+import copy
+import os.path as osp
+import sys
+
+import numpy as np
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.dataset import pseudo_collate
+from mmpretrain.registry import DATASETS
+
+import radplugins  # noqa: F401  registers the plugin
+from radplugins.apis import init_model, load_image_any
+from radplugins.utils import set_data_root
+from radplugins.visualization import (render_zoom_panel, sample_to_panel_args,
+                                      save_image)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Write zoom panels (ROI, GBP, entropy, crop) for '
+        'dataset images')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--data-root', help='point the dataset at this folder')
+    parser.add_argument(
+        '--split', default='valid', help='dataset split (default: valid)')
+    parser.add_argument(
+        '--num', type=int, default=8, help='number of images (default: 8)')
+    parser.add_argument(
+        '--out-dir',
+        default='work_dirs/vis_zoom',
+        help='folder for the PNGs (default: work_dirs/vis_zoom)')
+    parser.add_argument(
+        '--ground-truth',
+        help="boxes JSON to draw (dashed); 'auto' for the synthetic set's "
+        'MURA-v1.1/synthetic_ground_truth.json')
+    parser.add_argument(
+        '--tile-size', type=int, default=320, help='tile side in pixels')
+    parser.add_argument('--device', default='cpu', help='e.g. cpu, cuda:0')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config entries, e.g. model.num_steps=2')
+    return parser.parse_args(argv)
+
+
+def build_dataset(cfg: Config, args: argparse.Namespace):
+    """The config's test dataset, on the asked split and data root."""
+    if args.data_root is not None:
+        set_data_root(cfg, args.data_root)
+    dataset_cfg = copy.deepcopy(cfg.test_dataloader.dataset)
+    if 'split' in dataset_cfg or dataset_cfg.get('type') == 'MuraDataset':
+        dataset_cfg['split'] = args.split
+    if args.ground_truth is not None:
+        dataset_cfg['ground_truth'] = args.ground_truth
+    return DATASETS.build(dataset_cfg)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.num < 1:
+        raise SystemExit(f'--num must be >= 1, got {args.num}')
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    model = init_model(cfg, args.checkpoint, args.device)
+    if hasattr(model, 'return_maps'):
+        model.return_maps = True
+    else:
+        print(f'{type(model).__name__} does not zoom: the panels show the '
+              'prediction only', file=sys.stderr)
+    dataset = build_dataset(cfg, args)
+    names = dataset.metainfo.get('classes') or \
+        model.dataset_meta.get('classes')
+    for idx in range(min(args.num, len(dataset))):
+        info = dataset.get_data_info(idx)
+        data = dataset[idx]
+        with torch.no_grad():
+            sample = model.test_step(pseudo_collate([data]))[0]
+        path = info['img_path']
+        stem = osp.splitext(osp.basename(path))[0]
+        panel_args = sample_to_panel_args(sample)
+        if info.get('gt_abnormal_boxes') is not None:
+            panel_args['gt_boxes'] = info['gt_abnormal_boxes']
+        title = f'{stem} #{idx}'
+        if 'gt_label' in info:
+            gt = int(np.asarray(info['gt_label']).reshape(-1)[0])
+            title += f'   truth: {names[gt] if names else gt}'
+        panel = render_zoom_panel(
+            load_image_any(path, 3),
+            class_names=names,
+            title=title,
+            tile_size=args.tile_size,
+            **panel_args)
+        out = save_image(osp.join(args.out_dir, f'{stem}_{idx}.png'), panel)
+        print(out)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
