@@ -1,5 +1,4 @@
 """MURA's evaluation: Cohen's kappa and friends, per image and per study."""
-import math
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -8,19 +7,10 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 from mmpretrain.registry import METRICS
 
+from .metric_utils import format_cell, ratio, render_table, to_numpy
+
 _LEVELS = ('image', 'study')
 _SCORES = ('kappa', 'accuracy', 'sensitivity', 'specificity', 'auroc')
-
-
-def _ratio(num: float, den: float) -> float:
-    return float(num) / den if den else float('nan')
-
-
-def _to_numpy(value) -> np.ndarray:
-    """A tensor (any device), array or number as a host numpy array."""
-    if hasattr(value, 'detach'):
-        value = value.detach().cpu().numpy()
-    return np.asarray(value)
 
 
 @METRICS.register_module()
@@ -103,12 +93,12 @@ class MuraKappa(BaseMetric):
                 if key not in sample:
                     raise KeyError(f'MuraKappa needs {key!r} in every data '
                                    f'sample, missing in {name}')
-            score = _to_numpy(sample['pred_score']).astype(np.float64)
+            score = to_numpy(sample['pred_score']).astype(np.float64)
             if score.shape != (2, ):
                 raise ValueError(
                     f'MuraKappa expects 2 class scores (negative, positive) '
                     f'per sample, got shape {tuple(score.shape)} for {name}')
-            label = _to_numpy(sample['gt_label']).reshape(-1)
+            label = to_numpy(sample['gt_label']).reshape(-1)
             if label.size != 1:
                 raise ValueError(
                     f'MuraKappa expects one gt_label per sample, got '
@@ -177,8 +167,8 @@ class MuraKappa(BaseMetric):
         return dict(
             kappa=float(kappa),
             accuracy=p_o,
-            sensitivity=_ratio(tp, n_pos),
-            specificity=_ratio(tn, n_neg),
+            sensitivity=ratio(tp, n_pos),
+            specificity=ratio(tn, n_neg),
             auroc=float(auroc))
 
     @staticmethod
@@ -300,25 +290,12 @@ class MuraKappa(BaseMetric):
                    ('img kappa', 'image/{}kappa')]
 
         def cell(key: str) -> str:
-            value = flat.get(key)
-            if value is None:
-                return '-'
-            if key.split('/')[-1].startswith('num_'):
-                return str(int(value))
-            return 'nan' if math.isnan(value) else f'{value:.3f}'
+            return format_cell(key, flat.get(key))
 
         rows = [['body part'] + [c[0] for c in columns]]
         for part in parts + ['ALL']:
             prefix = '' if part == 'ALL' else f'{part}/'
             rows.append([part] + [cell(c[1].format(prefix))
                                   for c in columns])
-        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-        lines = []
-        for i, row in enumerate(rows):
-            lines.append('  '.join(
-                c.ljust(w) if j == 0 else c.rjust(w)
-                for j, (c, w) in enumerate(zip(row, widths))))
-            if i == 0 or i == len(rows) - 2:
-                lines.append('-' * len(lines[-1]))
-        return 'MURA scores (study level unless marked img):\n' + \
-            '\n'.join(lines)
+        return render_table(
+            rows, 'MURA scores (study level unless marked img):')

@@ -1,11 +1,12 @@
 """Where the zoom model looks: pointing game and ROI hits on box labels."""
-import math
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 from mmpretrain.registry import METRICS
+
+from .metric_utils import format_cell, ratio, render_table, to_numpy
 
 # Rates, in the order the table shows them.
 _SCORES = ('pointing', 'roi_hit', 'roi_iou', 'flag_hit', 'flag_instead',
@@ -17,25 +18,14 @@ _COUNTS = ('num_images', 'num_lesion_images', 'num_flag_images',
 _EPS = 1e-9
 
 
-def _ratio(num: float, den: float) -> float:
-    return float(num) / den if den else float('nan')
-
-
 def _mean(values: Sequence[float]) -> float:
     # np.mean of an empty array warns; an undefined score is just NaN.
     return float(sum(values)) / len(values) if len(values) else float('nan')
 
 
-def _to_numpy(value) -> np.ndarray:
-    """A tensor (any device), array or sequence as a host numpy array."""
-    if hasattr(value, 'detach'):
-        value = value.detach().cpu().numpy()
-    return np.asarray(value)
-
-
 def _as_boxes(boxes, name: str = 'boxes') -> np.ndarray:
     """``(K, 4)`` float64 boxes; K may be 0."""
-    arr = _to_numpy(boxes).astype(np.float64)
+    arr = to_numpy(boxes).astype(np.float64)
     if arr.size == 0:
         return arr.reshape(0, 4)
     if arr.ndim == 1 and arr.shape[0] == 4:
@@ -205,7 +195,7 @@ class ZoomLocalization(BaseMetric):
         Returns:
             np.ndarray: Bool, shape (N, M); box edges count as inside.
         """
-        pts = _to_numpy(points).astype(np.float64).reshape(-1, 2)
+        pts = to_numpy(points).astype(np.float64).reshape(-1, 2)
         boxes = _as_boxes(boxes)
         x, y = pts[:, None, 0], pts[:, None, 1]
         return ((x >= boxes[None, :, 0] - tolerance) &
@@ -241,7 +231,7 @@ class ZoomLocalization(BaseMetric):
             Scores with no eligible image are NaN.
         """
         rois = _as_boxes(roi_boxes, 'roi_boxes')
-        pts = _to_numpy(peaks).astype(np.float64).reshape(-1, 2)
+        pts = to_numpy(peaks).astype(np.float64).reshape(-1, 2)
         n = len(rois)
         if not (len(pts) == len(lesion_boxes_list) == len(flag_boxes_list)
                 == n):
@@ -278,7 +268,7 @@ class ZoomLocalization(BaseMetric):
                 flag_instead.append(flag_roi_hit and not lesion_hit)
 
         if image_sizes is not None:
-            sizes = _to_numpy(image_sizes).astype(np.float64).reshape(-1, 2)
+            sizes = to_numpy(image_sizes).astype(np.float64).reshape(-1, 2)
             if len(sizes) != n:
                 raise ValueError(f'{len(sizes)} image sizes for {n} ROIs')
             image_area = sizes[:, 0] * sizes[:, 1]
@@ -331,8 +321,8 @@ class ZoomLocalization(BaseMetric):
                         f'ZoomLocalization needs {key!r} in every data '
                         f'sample, missing in {name}; add it to '
                         'PackInputs(meta_keys=...)')
-            boxes = _to_numpy(sample['zoom_boxes']).astype(np.float64)
-            peaks = _to_numpy(sample['saliency_peaks']).astype(np.float64)
+            boxes = to_numpy(sample['zoom_boxes']).astype(np.float64)
+            peaks = to_numpy(sample['saliency_peaks']).astype(np.float64)
             if boxes.ndim != 2 or boxes.shape[1] != 4 or \
                     peaks.shape != (boxes.shape[0], 2):
                 raise ValueError(
@@ -424,23 +414,10 @@ class ZoomLocalization(BaseMetric):
                    ('flag_point', 'flag_pointing')]
 
         def cell(key: str) -> str:
-            value = flat.get(key)
-            if value is None:
-                return '-'
-            if key.split('/')[-1].startswith('num_'):
-                return str(int(value))
-            return 'nan' if math.isnan(value) else f'{value:.3f}'
+            return format_cell(key, flat.get(key))
 
         rows = [['body part'] + [c[0] for c in columns]]
         for part in parts + ['ALL']:
             rows.append([part] + [cell(f'{part}/{c[1]}') for c in columns])
-        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-        lines = []
-        for i, row in enumerate(rows):
-            lines.append('  '.join(
-                c.ljust(w) if j == 0 else c.rjust(w)
-                for j, (c, w) in enumerate(zip(row, widths))))
-            if i == 0 or i == len(rows) - 2:
-                lines.append('-' * len(lines[-1]))
-        return 'Zoom localisation (lesion/flag = images with such a box):\n' \
-            + '\n'.join(lines)
+        return render_table(
+            rows, 'Zoom localisation (lesion/flag = images with such a box):')
