@@ -152,7 +152,16 @@ class ZoomInClassifier(ImageClassifier):
                 'ZoomInClassifier needs the high-resolution copy hr_img: add '
                 'KeepHighRes to the pipeline, PackInputs(algorithm_keys='
                 "('hr_img', )) and type='RadDataPreprocessor'")
-        return torch.stack([s.hr_img for s in data_samples])
+        copies = [s.hr_img for s in data_samples]
+        # RadDataPreprocessor hands out views of one batch tensor; use it
+        # rather than copying hundreds of MB again with torch.stack.
+        base = copies[0]._base
+        if base is not None and base.dim() == 4 and \
+                base.shape[0] == len(copies) and all(
+                    c._base is base and c.data_ptr() == base[i].data_ptr()
+                    for i, c in enumerate(copies)):
+            return base
+        return torch.stack(copies)
 
     @staticmethod
     def _image_mask(scale: torch.Tensor, offset: torch.Tensor,

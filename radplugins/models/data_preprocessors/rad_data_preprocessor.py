@@ -3,7 +3,6 @@ from typing import List, Optional
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from mmpretrain.models.utils import ClsDataPreprocessor
 from mmpretrain.registry import MODELS
 
@@ -31,16 +30,13 @@ class RadDataPreprocessor(ClsDataPreprocessor):
         super().__init__(**kwargs)
         self.hr_key = hr_key
 
-    def _hr_to_tensor(self, hr) -> torch.Tensor:
+    @staticmethod
+    def _as_chw(hr) -> torch.Tensor:
+        """A copy as a ``(C, H, W)`` tensor, without converting its dtype."""
         if isinstance(hr, np.ndarray):
             if hr.ndim == 2:
                 hr = hr[..., None]
-            hr = torch.from_numpy(np.ascontiguousarray(hr.transpose(2, 0, 1)))
-        hr = hr.to(self.device, non_blocking=True).float()
-        if self.to_rgb and hr.size(0) == 3:
-            hr = hr.flip(0)
-        if self._enable_normalize:
-            hr = (hr - self.mean) / self.std
+            hr = torch.from_numpy(hr).permute(2, 0, 1)
         return hr
 
     def stack_high_res(self, data_samples: List) -> Optional[torch.Tensor]:
@@ -60,13 +56,27 @@ class RadDataPreprocessor(ClsDataPreprocessor):
         if missing:
             raise ValueError(f'samples {missing} of the batch have no '
                              f'{self.hr_key!r} while others do')
-        copies = [self._hr_to_tensor(s.get(self.hr_key)) for s in data_samples]
+        copies = [self._as_chw(s.get(self.hr_key)) for s in data_samples]
+        channels = copies[0].shape[0]
         height = max(c.shape[1] for c in copies)
         width = max(c.shape[2] for c in copies)
-        batch = torch.stack([
-            F.pad(c, (0, width - c.shape[2], 0, height - c.shape[1]))
-            for c in copies
-        ])
+        # The copies are large (a batch of 1024-px images is hundreds of MB
+        # in float32): each is written once into a preallocated, zero-padded
+        # batch and normalised there in place, instead of being converted,
+        # flipped, normalised, padded and stacked into fresh tensors.
+        batch = torch.zeros(
+            len(copies), channels, height, width, device=self.device)
+        flip = self.to_rgb and channels == 3
+        for i, copy in enumerate(copies):
+            if copy.shape[0] != channels:
+                raise ValueError(
+                    f'sample {i} has a {copy.shape[0]}-channel {self.hr_key}'
+                    f', sample 0 has {channels}')
+            h, w = copy.shape[1:]
+            region = batch[i, :, :h, :w]
+            region.copy_(copy.flip(0) if flip else copy, non_blocking=True)
+            if self._enable_normalize:
+                region.sub_(self.mean).div_(self.std)
         for sample, hr, copy in zip(data_samples, batch, copies):
             sample.set_field(hr, self.hr_key)
             sample.set_metainfo(dict(hr_shape=tuple(copy.shape[1:])))

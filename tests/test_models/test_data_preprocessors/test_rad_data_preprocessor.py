@@ -62,3 +62,27 @@ def test_mixed_batch_is_an_error():
             dict(
                 inputs=torch.zeros(2, 3, 4, 4),
                 data_samples=[ds1, DataSample().set_gt_label(0)]))
+
+
+def test_samples_hold_views_of_one_batch_the_zoom_model_reuses():
+    from radplugins.models.classifiers import ZoomInClassifier
+    pre = build()
+    samples = [sample_with_hr(6, 9, 0)[0], sample_with_hr(8, 5, 1)[0]]
+    batch = pre.stack_high_res(samples)
+    assert all(s.hr_img._base is batch for s in samples)
+    assert ZoomInClassifier._high_res_batch(None, samples) is batch
+    # Copies that are not views of one batch are stacked instead.
+    loose = [DataSample(), DataSample()]
+    for s, t in zip(loose, (torch.ones(3, 2, 2), torch.zeros(3, 2, 2))):
+        s.set_field(t, 'hr_img')
+    stacked = ZoomInClassifier._high_res_batch(None, loose)
+    assert stacked.shape == (2, 3, 2, 2) and stacked[0].sum() == 12
+
+
+def test_channel_mismatch_is_named():
+    pre = build()
+    ds1, _ = sample_with_hr(4, 4, 0)
+    ds2 = DataSample()
+    ds2.set_field(np.zeros((4, 4), np.uint8), 'hr_img')
+    with pytest.raises(ValueError, match='sample 1 has a 1-channel hr_img'):
+        pre.stack_high_res([ds1, ds2])
