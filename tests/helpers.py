@@ -72,3 +72,35 @@ def write_synthetic_mura(root: str) -> str:
         seed=15)
     generate_synthetic_mura(root, cfg, workers=1)
     return root
+
+
+def write_dicom(path, pixels, photometric='MONOCHROME2', preamble=True,
+                **attrs):
+    """Write an uncompressed 16-bit grayscale DICOM file.
+
+    ``attrs`` are set on the dataset (e.g. ``RescaleSlope``,
+    ``WindowCenter``); ``preamble=False`` writes a file without the DICOM
+    preamble, as some archives do.
+    """
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import (ExplicitVRLittleEndian,
+                             SecondaryCaptureImageStorage, generate_uid)
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID = meta.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.Rows, ds.Columns = pixels.shape
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = photometric
+    ds.BitsAllocated = ds.BitsStored = 16
+    ds.HighBit = 15
+    ds.PixelRepresentation = 0
+    for key, value in attrs.items():
+        setattr(ds, key, value)
+    ds.PixelData = pixels.astype(np.uint16).tobytes()
+    ds.save_as(str(path), enforce_file_format=preamble)
+    return str(path)

@@ -4,14 +4,13 @@ import os.path as osp
 import cv2
 import numpy as np
 import pytest
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import (ExplicitVRLittleEndian, SecondaryCaptureImageStorage,
-                         generate_uid)
+from pydicom.dataset import Dataset
 
 from radplugins.apis import (apply_window, build_inference_pipeline,
                              inference_model, init_model, list_image_files,
                              load_image_any, positive_class_index,
                              prediction_to_dict, read_dicom)
+from tests.helpers import write_dicom
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'tests', 'data',
@@ -20,30 +19,6 @@ CONFIG = osp.join(ROOT, 'tests', 'data',
 # Stored values, and after RescaleSlope 2 / RescaleIntercept -100.
 STORED = np.array([[0, 50, 100, 150, 200]] * 2, np.uint16)
 MODALITY = [-100., 0., 100., 200., 300.]
-
-
-def write_dicom(path, pixels, photometric='MONOCHROME2', preamble=True,
-                **attrs):
-    """Write an uncompressed 16-bit grayscale DICOM file."""
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID = meta.MediaStorageSOPClassUID
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.Rows, ds.Columns = pixels.shape
-    ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = photometric
-    ds.BitsAllocated = ds.BitsStored = 16
-    ds.HighBit = 15
-    ds.PixelRepresentation = 0
-    for key, value in attrs.items():
-        setattr(ds, key, value)
-    ds.PixelData = pixels.astype(np.uint16).tobytes()
-    ds.save_as(str(path), enforce_file_format=preamble)
-    return str(path)
 
 
 # Window center 100.5, width 201: values <= 0 are black, > 200 white, and

@@ -8,11 +8,9 @@ import cv2
 import numpy as np
 import pytest
 from mmengine.runner import save_checkpoint
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import (ExplicitVRLittleEndian, SecondaryCaptureImageStorage,
-                         generate_uid)
 
 from radplugins.apis import init_model
+from tests.helpers import write_dicom
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 ZOOM_CONFIG = osp.join(ROOT, 'tests', 'data',
@@ -26,26 +24,16 @@ KEYS = {
 }
 
 
-def write_dicom(path, pixels):
+def write_cr_dicom(path, pixels):
     """A MONOCHROME1 DICOM with rescale and window, as CR systems write."""
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID = meta.MediaStorageSOPClassUID
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.Rows, ds.Columns = pixels.shape
-    ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = 'MONOCHROME1'
-    ds.BitsAllocated = ds.BitsStored = 16
-    ds.HighBit = 15
-    ds.PixelRepresentation = 0
-    ds.RescaleSlope, ds.RescaleIntercept = 1, -1024
-    ds.WindowCenter, ds.WindowWidth = 1000, 3000
-    ds.PixelData = pixels.astype(np.uint16).tobytes()
-    ds.save_as(str(path), enforce_file_format=True)
+    return write_dicom(
+        path,
+        pixels,
+        photometric='MONOCHROME1',
+        RescaleSlope=1,
+        RescaleIntercept=-1024,
+        WindowCenter=1000,
+        WindowWidth=3000)
 
 
 def radiograph(h, w, seed):
@@ -108,7 +96,7 @@ def test_infer_zoom_model_png_dicom_folder_and_a_bad_file(tmp_path):
     png = inputs / 'hand.png'
     cv2.imwrite(str(png), radiograph(150, 110, 0))
     dcm = inputs / 'chest.dcm'
-    write_dicom(dcm, (radiograph(120, 160, 1).astype(np.uint16) * 8))
+    write_cr_dicom(dcm, (radiograph(120, 160, 1).astype(np.uint16) * 8))
     cv2.imwrite(str(inputs / 'study' / 'sub' / 'view.png'),
                 radiograph(100, 100, 2))
     (inputs / 'study' / 'notes.txt').write_text('ignored in folders')
