@@ -60,22 +60,55 @@ def backward_rule(rule: str) -> Iterator[None]:
         _state.rule = previous
 
 
+def _switchable_relu_grad(result: torch.Tensor,
+                          grad_out: torch.Tensor) -> torch.Tensor:
+    """ReLU's input gradient under :func:`current_backward_rule`.
+
+    ``threshold_backward`` is ATen's own fused ReLU backward; it reads the
+    forward result (saved anyway by the next layer, so keeping it costs no
+    memory) and is more than twice as fast on the CPU as masking with a
+    saved boolean tensor.
+    """
+    grad = torch.ops.aten.threshold_backward(grad_out, result, 0)
+    if current_backward_rule() == 'guided':
+        grad = grad.clamp_(min=0)
+    return grad
+
+
 class SwitchableReLU(torch.autograd.Function):
     """ReLU whose backward follows :func:`current_backward_rule`."""
 
     @staticmethod
     def forward(ctx, x: torch.Tensor) -> torch.Tensor:
-        positive = x > 0
-        ctx.save_for_backward(positive)
-        return x.clamp(min=0)
+        result = x.clamp(min=0)
+        ctx.save_for_backward(result)
+        return result
 
     @staticmethod
     def backward(ctx, grad_out: torch.Tensor) -> torch.Tensor:
-        positive, = ctx.saved_tensors
-        grad = grad_out * positive
-        if current_backward_rule() == 'guided':
-            grad = grad.clamp(min=0)
-        return grad
+        result, = ctx.saved_tensors
+        return _switchable_relu_grad(result, grad_out)
+
+
+class SwitchableReLUInplace(torch.autograd.Function):
+    """In-place :class:`SwitchableReLU`: the input tensor holds the result.
+
+    Callers of an in-place ReLU may ignore its return value, so the input
+    itself must change; marking it dirty lets autograd rebase it onto this
+    node instead of paying a copy of every activation.
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        ctx.mark_dirty(x)
+        result = x.clamp_(min=0)
+        ctx.save_for_backward(result)
+        return result
+
+    @staticmethod
+    def backward(ctx, grad_out: torch.Tensor) -> torch.Tensor:
+        result, = ctx.saved_tensors
+        return _switchable_relu_grad(result, grad_out)
 
 
 _RELU_FUNCS = {F.relu, torch.relu, torch.Tensor.relu}
@@ -94,14 +127,9 @@ class _ReluRecordingMode(TorchFunctionMode):
             x = args[0]
             if not (torch.is_grad_enabled() and x.requires_grad):
                 return func(*args, **kwargs)
-            out = SwitchableReLU.apply(x)
             if inplace:
-                # Callers of in-place ReLU may ignore the return value, so
-                # the input itself must hold the result; copy_ keeps the
-                # graph (SwitchableReLU saved a mask, not the input).
-                x.copy_(out)
-                return x
-            return out
+                return SwitchableReLUInplace.apply(x)
+            return SwitchableReLU.apply(x)
         return func(*args, **kwargs)
 
 

@@ -1,4 +1,5 @@
 """Learn to zoom from network response (paper §III-C, Fig. 2)."""
+from contextlib import nullcontext
 from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
@@ -210,7 +211,8 @@ class ZoomInClassifier(ImageClassifier):
         for step in range(self.num_steps + 1):
             last = step == self.num_steps
             x = x.detach().requires_grad_(not last)
-            with record_relus():
+            # The last scale needs no saliency, so its ReLUs stay native.
+            with nullcontext() if last else record_relus():
                 logits = self.head(self.extract_feat(x))
             out['logits'].append(logits)
             if last:
@@ -307,6 +309,7 @@ class ZoomInClassifier(ImageClassifier):
             return super().train_step(data, optim_wrapper)
         log_vars: Dict[str, torch.Tensor] = {}
         final: List[torch.Tensor] = []
+        params = [p for p in self.parameters() if p.requires_grad]
 
         def backward_scale(k: int, logits: torch.Tensor) -> None:
             loss, scale_vars = self.parse_losses(
@@ -316,7 +319,11 @@ class ZoomInClassifier(ImageClassifier):
             if k < self.num_steps:
                 loss = optim_wrapper.scale_loss(loss)
                 scaler = getattr(optim_wrapper, 'loss_scaler', None)
-                (scaler.scale(loss) if scaler is not None else loss).backward()
+                # Only the parameters: the scale's input also requires grad
+                # (for its saliency), and its gradient through the stem is
+                # as costly as the stem's weight gradient, for nothing.
+                (scaler.scale(loss) if scaler is not None else loss).backward(
+                    inputs=params)
             else:
                 final.append(loss)
 

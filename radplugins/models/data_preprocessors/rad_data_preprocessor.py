@@ -64,7 +64,9 @@ class RadDataPreprocessor(ClsDataPreprocessor):
         # in float32): each is written once into a preallocated, zero-padded
         # batch and normalised there in place, instead of being converted,
         # flipped, normalised, padded and stacked into fresh tensors.
-        batch = torch.zeros(
+        # Only the padding needs zeros: filling the whole batch first cost
+        # as much as a copy.
+        batch = torch.empty(
             len(copies), channels, height, width, device=self.device)
         flip = self.to_rgb and channels == 3
         for i, copy in enumerate(copies):
@@ -73,6 +75,8 @@ class RadDataPreprocessor(ClsDataPreprocessor):
                     f'sample {i} has a {copy.shape[0]}-channel {self.hr_key}'
                     f', sample 0 has {channels}')
             h, w = copy.shape[1:]
+            batch[i, :, h:].zero_()
+            batch[i, :, :h, w:].zero_()
             region = batch[i, :, :h, :w]
             region.copy_(copy.flip(0) if flip else copy, non_blocking=True)
             if self._enable_normalize:
