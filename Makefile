@@ -1,12 +1,13 @@
 # radplugins: two commands for a new user.
-#   make demo   set up, then train and test the baseline and the zoom model
-#               on synthetic MURA with small lesions
+#   make demo   set up, then train and test the baseline, and fine-tune it
+#               with and without zooming, on synthetic MURA with small lesions
 #   make test   set up, then run the test suite
 PYTHON_BASE ?= python3.11
 VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO_DATA ?= data/synthetic_mura
 DEMO_CONFIG ?= configs/mura/baseline_resnet18_1xb16_8e_synthetic-mura.py
+DEMO_FT_CONFIG ?= configs/mura/baseline_resnet18_1xb16_3e-ft_synthetic-mura.py
 DEMO_ZOOM_CONFIG ?= configs/mura/zoom_resnet18_1xb16_3e-ft_synthetic-mura.py
 DEMO_WORK_DIR ?= work_dirs/demo
 PYTEST_ARGS ?=
@@ -26,14 +27,21 @@ $(DEMO_DATA)/MURA-v1.1/train_image_paths.csv: | env
 
 demo-data: $(DEMO_DATA)/MURA-v1.1/train_image_paths.csv
 
-# Baseline, then the zoom model fine-tuned from it (as in the paper); each
-# test prints its kappa table, the zoom's also its localisation table.
+# Baseline, then from it two fine-tunings with the same schedule: plain
+# (the control) and zooming (as in the paper). Each test prints its kappa
+# table, the zoom's also its localisation table.
 demo: env demo-data
 	$(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_WORK_DIR)/baseline \
 		--data-root $(DEMO_DATA)
 	$(PY) tools/test.py $(DEMO_CONFIG) \
 		"$$(cat $(DEMO_WORK_DIR)/baseline/last_checkpoint)" \
 		--work-dir $(DEMO_WORK_DIR)/baseline/test --data-root $(DEMO_DATA)
+	$(PY) tools/train.py $(DEMO_FT_CONFIG) \
+		--work-dir $(DEMO_WORK_DIR)/baseline-ft --data-root $(DEMO_DATA) \
+		--cfg-options load_from="$$(cat $(DEMO_WORK_DIR)/baseline/last_checkpoint)"
+	$(PY) tools/test.py $(DEMO_FT_CONFIG) \
+		"$$(cat $(DEMO_WORK_DIR)/baseline-ft/last_checkpoint)" \
+		--work-dir $(DEMO_WORK_DIR)/baseline-ft/test --data-root $(DEMO_DATA)
 	$(PY) tools/train.py $(DEMO_ZOOM_CONFIG) --work-dir $(DEMO_WORK_DIR)/zoom \
 		--data-root $(DEMO_DATA) --cfg-options \
 		load_from="$$(cat $(DEMO_WORK_DIR)/baseline/last_checkpoint)"

@@ -6,7 +6,7 @@ input_size = 64
 pipeline = [
     dict(type='LoadRadiograph', channels=3),
     dict(type='RescaleIntensity', percentiles=(1.0, 99.0)),
-    dict(type='KeepHighRes', max_long_side=256),
+    dict(type='KeepHighRes', max_long_side=256, gray=True),
     dict(type='LetterboxResize', scale=input_size),
     dict(
         type='PackInputs',

@@ -49,11 +49,14 @@ def test_config_runs_one_sample(path, mura_root, tmp_path):
     for key in keys:
         assert key in sample['data_samples'].metainfo, key
 
-    model = MODELS.build(cfg.model)
-    data_preprocessor = MODELS.build(cfg.data_preprocessor)
+    # As MMPretrain's runner does: the top-level data preprocessor goes
+    # into the model (the zoom model finishes its crops with it).
+    model_cfg = cfg.model.copy()
+    model_cfg.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
+    model = MODELS.build(model_cfg)
     model.eval()
     with torch.no_grad():
-        data = data_preprocessor(pseudo_collate([sample]))
+        data = model.data_preprocessor(pseudo_collate([sample]))
         out = model(**data, mode='predict')
     assert out[0].pred_score.shape == (2, )
     assert torch.isclose(out[0].pred_score.sum(), torch.tensor(1.0))

@@ -76,6 +76,15 @@ def build_models(cfg: Config, device: str):
     return zoom, plain
 
 
+def high_res_channels(cfg: Config) -> int:
+    """Channels of the config's high-resolution copies (``KeepHighRes``
+    with ``gray=True`` keeps one)."""
+    for step in cfg.train_dataloader.dataset.pipeline:
+        if step.get('type') == 'KeepHighRes':
+            return 1 if step.get('gray', False) else 3
+    raise SystemExit('the config\'s train pipeline has no KeepHighRes')
+
+
 def make_batch(args, seed: int = 0, high_res: bool = True) -> dict:
     """A dataloader batch: letterboxed inputs and, for the zoom model, the
     high-resolution copies (a plain classifier's pipeline has none)."""
@@ -83,7 +92,7 @@ def make_batch(args, seed: int = 0, high_res: bool = True) -> dict:
     n, s = args.batch, args.input_size
     hr_h, hr_w = args.hr_size
     inputs = torch.randn(n, 3, s, s, generator=g)
-    hr = torch.randn(n, 3, hr_h, hr_w, generator=g)
+    hr = torch.randn(n, args.hr_channels, hr_h, hr_w, generator=g)
     scale = s / max(hr_h, hr_w)
     samples = []
     for i in range(n):
@@ -217,6 +226,7 @@ def main() -> None:
     cfg = Config.fromfile(args.config)
     if cfg.model.get('type') != 'ZoomInClassifier':
         raise SystemExit(f'{args.config} is not a ZoomInClassifier config')
+    args.hr_channels = high_res_channels(cfg)
     if args.memory_worker:
         memory_worker(args, cfg)
         return
@@ -244,7 +254,8 @@ def main() -> None:
     emit(
         figure='train_step', config=args.config, device=args.device,
         batch=args.batch, input_size=args.input_size,
-        hr_size=list(args.hr_size), zoom_s=round(zoom_s, 4),
+        hr_size=list(args.hr_size), hr_channels=args.hr_channels,
+        zoom_s=round(zoom_s, 4),
         plain_s=round(plain_s, 4), ratio=round(zoom_s / plain_s, 3),
         target_max=2.5, iters=args.iters, threads=torch.get_num_threads())
 

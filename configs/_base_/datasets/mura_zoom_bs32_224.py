@@ -1,5 +1,7 @@
 # MURA-v1.1 for zoom models: the letterboxed 224-px input plus a
-# high-resolution copy (long side <= 1024) the model crops its ROI from.
+# high-resolution copy (long side <= 1024) the model crops its ROI from,
+# kept in one channel: radiographs are gray, and RadDataPreprocessor
+# normalises the crops per network channel.
 _base_ = ['./mura_bs32_224.py']
 
 hr_long_side = 1024
@@ -20,7 +22,7 @@ train_pipeline = [
         prob=0.5),
     # Geometric augmentation before the copy, so copy and input agree.
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='KeepHighRes', max_long_side=hr_long_side),
+    dict(type='KeepHighRes', max_long_side=hr_long_side, gray=True),
     dict(type='LetterboxResize', scale={{_base_.input_size}}),
     dict(
         type='PackInputs',
@@ -30,7 +32,7 @@ train_pipeline = [
 test_pipeline = [
     dict(type='LoadRadiograph', channels=3),
     dict(type='RescaleIntensity', percentiles=(1.0, 99.0)),
-    dict(type='KeepHighRes', max_long_side=hr_long_side),
+    dict(type='KeepHighRes', max_long_side=hr_long_side, gray=True),
     dict(type='LetterboxResize', scale={{_base_.input_size}}),
     dict(
         type='PackInputs',

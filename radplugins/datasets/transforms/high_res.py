@@ -17,7 +17,13 @@ class KeepHighRes(BaseTransform):
 
     Memory stays bounded: a copy whose long side exceeds ``max_long_side``
     is shrunk (anti-aliased) to it, so a batch costs at most
-    ``B x C x max_long_side^2`` values.
+    ``B x C x max_long_side^2`` values. Radiographs are gray even when
+    loaded as 3 replicated channels for an ImageNet-shaped network; with
+    ``gray=True`` the copy keeps one channel (a third of the memory, and of
+    the cost of batching and cropping it) and
+    :class:`RadDataPreprocessor` normalises the crops per network channel
+    instead (:meth:`RadDataPreprocessor.finish_high_res_crops`), which
+    gives the same values because cropping and resizing are linear.
 
     Required Keys:
 
@@ -31,13 +37,28 @@ class KeepHighRes(BaseTransform):
 
     Args:
         max_long_side (int): Cap of the copy's long side. Defaults to 1024.
+        gray (bool): Keep one channel: the image itself when its channels
+            are equal (a gray radiograph loaded as 3 channels), otherwise
+            its luminance. Defaults to False (all channels).
     """
 
-    def __init__(self, max_long_side: int = 1024) -> None:
+    def __init__(self, max_long_side: int = 1024, gray: bool = False) -> None:
         if max_long_side <= 0:
             raise ValueError(
                 f'max_long_side must be positive, got {max_long_side!r}')
         self.max_long_side = max_long_side
+        self.gray = gray
+
+    @staticmethod
+    def _single_channel(img):
+        """One channel of a gray image, or the luminance of a colour one;
+        ``img`` itself when it has one already, else a new array."""
+        if img.ndim == 2:
+            return img
+        first = img[..., 0]
+        if all((img[..., c] == first).all() for c in range(1, img.shape[2])):
+            return first.copy()
+        return cv2.cvtColor(img[..., :3], cv2.COLOR_BGR2GRAY)
 
     def transform(self, results: dict) -> dict:
         """Add the high-resolution copy.
@@ -49,6 +70,8 @@ class KeepHighRes(BaseTransform):
             dict: The dict with ``hr_img``, ``hr_scale`` and ``hr_shape``.
         """
         img = results['img']
+        if self.gray:
+            img = self._single_channel(img)
         h, w = img.shape[:2]
         scale = min(1.0, self.max_long_side / max(h, w))
         if scale < 1.0:
@@ -57,7 +80,7 @@ class KeepHighRes(BaseTransform):
             if img.ndim == 3 and hr.ndim == 2:
                 hr = hr[..., None]
         else:
-            hr = img.copy()
+            hr = img.copy() if img is results['img'] else img
         results['hr_img'] = hr
         results['hr_scale'] = scale
         results['hr_shape'] = hr.shape[:2]
@@ -65,4 +88,4 @@ class KeepHighRes(BaseTransform):
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}('
-                f'max_long_side={self.max_long_side})')
+                f'max_long_side={self.max_long_side}, gray={self.gray})')

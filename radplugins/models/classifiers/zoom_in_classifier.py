@@ -164,6 +164,20 @@ class ZoomInClassifier(ImageClassifier):
             return base
         return torch.stack(copies)
 
+    def _network_crops(self, crops: torch.Tensor,
+                       channels: int) -> torch.Tensor:
+        """Crops of the high-resolution batch as network inputs (gray
+        copies are replicated and normalised by the data preprocessor)."""
+        finish = getattr(self.data_preprocessor, 'finish_high_res_crops',
+                         None)
+        if finish is not None:
+            return finish(crops, channels)
+        if crops.shape[1] != channels:
+            raise ValueError(
+                f'{crops.shape[1]}-channel high-resolution crops for a '
+                f'{channels}-channel network: use RadDataPreprocessor')
+        return crops
+
     @staticmethod
     def _image_mask(scale: torch.Tensor, offset: torch.Tensor,
                     image_wh: torch.Tensor, height: int,
@@ -242,9 +256,11 @@ class ZoomInClassifier(ImageClassifier):
                 boxes = map_boxes(boxes, scale, offset)
                 boxes = fit_boxes(boxes, image_wh, min_size,
                                   self.roi_cfg['square'])
-                crop = crop_and_resize(hr, boxes * hr_scale[:, None],
-                                       (in_h, in_w),
-                                       self.roi_cfg['sampling_ratio'])
+                crop = self._network_crops(
+                    crop_and_resize(hr, boxes * hr_scale[:, None],
+                                    (in_h, in_w),
+                                    self.roi_cfg['sampling_ratio']),
+                    inputs.shape[1])
             out['boxes'].append(boxes)
             if self.return_maps:
                 out['saliency'].append(sal.detach())

@@ -20,6 +20,13 @@ class RadDataPreprocessor(ClsDataPreprocessor):
     ``(B, C, H, W)`` tensor, so ``torch.stack`` of them is the batch) and
     each sample's valid region stays in its ``hr_shape`` metainfo.
 
+    Single-channel copies of a multi-channel input (``KeepHighRes(gray=
+    True)``) cannot be normalised per network channel, so they are batched
+    as they are and a model finishes its crops with
+    :meth:`finish_high_res_crops` (replicate, then normalise): cropping and
+    resizing are linear, so this equals cropping a normalised 3-channel
+    copy, at a third of the memory and copying.
+
     Args:
         hr_key (str): Data-sample field holding the copy. Defaults to
             ``'hr_img'``.
@@ -39,11 +46,16 @@ class RadDataPreprocessor(ClsDataPreprocessor):
             hr = torch.from_numpy(hr).permute(2, 0, 1)
         return hr
 
-    def stack_high_res(self, data_samples: List) -> Optional[torch.Tensor]:
+    def stack_high_res(self, data_samples: List,
+                       network_channels: Optional[int] = None
+                       ) -> Optional[torch.Tensor]:
         """Normalise, pad and stack the samples' ``hr_img`` fields.
 
         Args:
             data_samples (list[DataSample]): Samples of one batch.
+            network_channels (int, optional): Channels of the network
+                input. Gray copies of a multi-channel input are stacked
+                without normalisation (see :meth:`finish_high_res_crops`).
 
         Returns:
             torch.Tensor | None: ``(B, C, H, W)`` or None when the samples
@@ -69,6 +81,8 @@ class RadDataPreprocessor(ClsDataPreprocessor):
         batch = torch.empty(
             len(copies), channels, height, width, device=self.device)
         flip = self.to_rgb and channels == 3
+        normalize = self._enable_normalize and not self._gray_for_colour(
+            channels, network_channels)
         for i, copy in enumerate(copies):
             if copy.shape[0] != channels:
                 raise ValueError(
@@ -79,12 +93,47 @@ class RadDataPreprocessor(ClsDataPreprocessor):
             batch[i, :, :h, w:].zero_()
             region = batch[i, :, :h, :w]
             region.copy_(copy.flip(0) if flip else copy, non_blocking=True)
-            if self._enable_normalize:
+            if normalize:
                 region.sub_(self.mean).div_(self.std)
         for sample, hr, copy in zip(data_samples, batch, copies):
             sample.set_field(hr, self.hr_key)
             sample.set_metainfo(dict(hr_shape=tuple(copy.shape[1:])))
         return batch
+
+    @staticmethod
+    def _gray_for_colour(channels: int,
+                         network_channels: Optional[int]) -> bool:
+        """Whether copies of ``channels`` channels are gray copies of a
+        network input with more channels."""
+        return channels == 1 and (network_channels or 1) > 1
+
+    def finish_high_res_crops(self, crops: torch.Tensor,
+                              network_channels: int) -> torch.Tensor:
+        """Make crops of the high-resolution batch network-ready.
+
+        Crops of a normalised copy are returned as they are; crops of a
+        gray copy of a multi-channel input are replicated to
+        ``network_channels`` and normalised per channel, like the inputs.
+
+        Args:
+            crops (torch.Tensor): ``(N, C, h, w)`` crops of the batch that
+                :meth:`stack_high_res` made.
+            network_channels (int): Channels of the network input.
+
+        Returns:
+            torch.Tensor: ``(N, network_channels, h, w)``.
+        """
+        channels = crops.shape[1]
+        if channels == network_channels:
+            return crops
+        if not self._gray_for_colour(channels, network_channels):
+            raise ValueError(
+                f'{channels}-channel crops cannot feed a '
+                f'{network_channels}-channel network')
+        crops = crops.expand(-1, network_channels, -1, -1)
+        if self._enable_normalize:
+            crops = (crops - self.mean) / self.std
+        return crops
 
     def forward(self, data: dict, training: bool = False) -> dict:
         """Preprocess the inputs as MMPretrain does, then the copies.
@@ -100,5 +149,8 @@ class RadDataPreprocessor(ClsDataPreprocessor):
         samples = out.get('data_samples')
         if samples is not None and len(samples) and \
                 hasattr(samples[0], 'get'):
-            self.stack_high_res(samples)
+            inputs = out['inputs']
+            self.stack_high_res(
+                samples, inputs.shape[1]
+                if isinstance(inputs, torch.Tensor) else None)
         return out

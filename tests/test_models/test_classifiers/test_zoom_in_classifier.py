@@ -26,11 +26,13 @@ def build(**kwargs):
     return MODELS.build(cfg)
 
 
-def make_batch(sizes=((300, 200), (150, 400)), labels=(1, 0), seed=0):
+def make_batch(sizes=((300, 200), (150, 400)), labels=(1, 0), seed=0,
+               gray_images=False, gray_copies=False):
     """Real pipeline output: flip, keep a high-res copy, letterbox, pack."""
     rng = np.random.default_rng(seed)
     pipeline = [
-        TRANSFORMS.build(dict(type='KeepHighRes', max_long_side=256)),
+        TRANSFORMS.build(
+            dict(type='KeepHighRes', max_long_side=256, gray=gray_copies)),
         TRANSFORMS.build(dict(type='LetterboxResize', scale=IN)),
         TRANSFORMS.build(
             dict(
@@ -42,6 +44,8 @@ def make_batch(sizes=((300, 200), (150, 400)), labels=(1, 0), seed=0):
     items = []
     for (h, w), label in zip(sizes, labels):
         img = rng.integers(0, 255, (h, w, 3)).astype(np.uint8)
+        if gray_images:
+            img[...] = img[..., :1]
         # A bright square: something for the network to look at.
         img[h // 3:h // 3 + 20, w // 2:w // 2 + 20] = 255
         results = dict(img=img, ori_shape=(h, w), gt_label=label)
@@ -160,3 +164,28 @@ def test_backward_per_scale_gives_the_summed_loss_update():
                                    msg=name)
         moved += int(not torch.equal(p, initial[name]))
     assert moved > 0  # the step really updated the weights
+
+
+def test_gray_copies_zoom_like_three_channel_copies():
+    """A gray radiograph loaded as 3 channels gives the same crops, hence
+    the same second-scale scores, whether its copy keeps 3 channels
+    (normalised in the batch) or 1 (normalised after cropping)."""
+    model = build(
+        num_steps=2,
+        data_preprocessor=dict(
+            type='RadDataPreprocessor',
+            mean=[120., 128., 110.],
+            std=[60., 64., 50.],
+            to_rgb=True))
+    model.eval()
+    outs = []
+    for gray_copies in (False, True):
+        data = model.data_preprocessor(
+            make_batch(gray_images=True, gray_copies=gray_copies))
+        assert data['data_samples'][0].hr_img.shape[0] == (
+            1 if gray_copies else 3)
+        outs.append(model(**data, mode='predict'))
+    for colour, gray in zip(*outs):
+        torch.testing.assert_close(gray.zoom_boxes, colour.zoom_boxes)
+        torch.testing.assert_close(
+            gray.scale_scores, colour.scale_scores, atol=1e-5, rtol=1e-4)

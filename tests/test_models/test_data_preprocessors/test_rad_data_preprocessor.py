@@ -86,3 +86,29 @@ def test_channel_mismatch_is_named():
     ds2.set_field(np.zeros((4, 4), np.uint8), 'hr_img')
     with pytest.raises(ValueError, match='sample 1 has a 1-channel hr_img'):
         pre.stack_high_res([ds1, ds2])
+
+
+def test_gray_copies_of_colour_inputs_are_normalised_after_cropping():
+    pre = build()
+    gray = np.random.default_rng(3).integers(0, 255, (6, 7)).astype(np.uint8)
+    ds = DataSample().set_gt_label(0)
+    ds.set_field(gray, 'hr_img')
+    inputs = torch.zeros(1, 3, 4, 4, dtype=torch.uint8)
+    out = pre(dict(inputs=inputs, data_samples=[ds]))
+    # Kept as it is: one channel cannot hold three normalisations.
+    np.testing.assert_array_equal(out['data_samples'][0].hr_img[0].numpy(),
+                                  gray)
+    crops = out['data_samples'][0].hr_img[None, :, 1:3, 2:5]
+    finished = pre.finish_high_res_crops(crops, 3)
+    expected = (gray[1:3, 2:5, None].astype(np.float64) -
+                np.array(MEAN)) / np.array(STD)
+    np.testing.assert_allclose(finished[0].permute(1, 2, 0).numpy(),
+                               expected, rtol=1e-6)
+
+
+def test_finishing_normalised_crops_changes_nothing():
+    pre = build()
+    crops = torch.randn(2, 3, 5, 5)
+    assert pre.finish_high_res_crops(crops, 3) is crops
+    with pytest.raises(ValueError, match='2-channel crops.*3-channel'):
+        pre.finish_high_res_crops(torch.randn(2, 2, 5, 5), 3)
