@@ -345,8 +345,11 @@ class RACNNClassifier(BaseClassifier):
              data_samples: List[DataSample]) -> Dict[str, torch.Tensor]:
         """Classification losses plus the ranking loss (not alternated).
 
-        :meth:`train_step` alternates the two; this joint form is what a
-        wrapper that calls ``loss`` directly (e.g. DDP) gets.
+        :meth:`train_step` alternates the two; this joint form serves
+        ``forward(mode='loss')`` callers such as analysis scripts. MMEngine's
+        DDP wrapper calls it too and then cannot step an
+        :class:`OptimWrapperDict`: distributed RA-CNN training needs a model
+        wrapper that forwards to :meth:`train_step` (not written yet).
         """
         out = self.forward_scales(inputs)
         losses = self.classifier_loss(out, data_samples)
