@@ -1,7 +1,7 @@
 """RA-CNN: recurrent attention CNN (Fu, Zheng and Mei, CVPR 2017)."""
 import copy
 from contextlib import contextmanager
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
