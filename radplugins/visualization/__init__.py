@@ -12,3 +12,6 @@ __all__ = [
     'saliency_magnitude', 'sample_to_panel_args', 'save_image',
     'to_display_bgr', 'unletterbox_map', 'zoom_step_frames'
 ]
+from .attention_overlay import render_attention_panel
+
+__all__ += ['render_attention_panel']

@@ -29,7 +29,8 @@ from mmpretrain.registry import DATASETS
 import radplugins  # noqa: F401  registers the plugin
 from radplugins.apis import init_model, load_image_any
 from radplugins.utils import set_data_root
-from radplugins.visualization import (render_zoom_panel, sample_to_panel_args,
+from radplugins.visualization import (render_attention_panel,
+                                      render_zoom_panel, sample_to_panel_args,
                                       save_image)
 
 
@@ -86,7 +87,7 @@ def main(argv=None) -> int:
     model = init_model(cfg, args.checkpoint, args.device)
     if hasattr(model, 'return_maps'):
         model.return_maps = True
-    else:
+    elif not hasattr(model, 'apns'):
         print(f'{type(model).__name__} does not zoom: the panels show the '
               'prediction only', file=sys.stderr)
     dataset = build_dataset(cfg, args)
@@ -106,12 +107,23 @@ def main(argv=None) -> int:
         if 'gt_label' in info:
             gt = int(np.asarray(info['gt_label']).reshape(-1)[0])
             title += f'   truth: {names[gt] if names else gt}'
-        panel = render_zoom_panel(
-            load_image_any(path, 3),
-            class_names=names,
-            title=title,
-            tile_size=args.tile_size,
-            **panel_args)
+        if hasattr(model, 'apns'):  # RA-CNN: the region of each scale
+            panel = render_attention_panel(
+                load_image_any(path, 3),
+                panel_args['boxes'],
+                scale_scores=panel_args['scale_scores'],
+                pred_score=panel_args['pred_score'],
+                class_names=names,
+                gt_boxes=panel_args['gt_boxes'],
+                title=title,
+                tile_size=args.tile_size)
+        else:
+            panel = render_zoom_panel(
+                load_image_any(path, 3),
+                class_names=names,
+                title=title,
+                tile_size=args.tile_size,
+                **panel_args)
         out = save_image(osp.join(args.out_dir, f'{stem}_{idx}.png'), panel)
         print(out)
     return 0

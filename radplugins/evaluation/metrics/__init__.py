@@ -3,3 +3,6 @@ from .mura_kappa import MuraKappa
 from .zoom_localization import ZoomLocalization
 
 __all__ = ['MuraKappa', 'ZoomLocalization']
+from .scale_mura_kappa import ScaleMuraKappa
+
+__all__ += ['ScaleMuraKappa']
