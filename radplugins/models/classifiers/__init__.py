@@ -1,4 +1,5 @@
 """Classifiers, registered in MMPretrain's MODELS."""
 from .zoom_in_classifier import ZoomInClassifier
+from .study_classifier import StudyClassifier
 
-__all__ = ['ZoomInClassifier']
+__all__ = ['ZoomInClassifier', 'StudyClassifier']
