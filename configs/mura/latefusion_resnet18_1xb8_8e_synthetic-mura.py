@@ -1,8 +1,11 @@
-# Late fusion demo: ResNet-18 from scratch on synthetic studies, 4 views a
-# study, attention pooling. Generate a set whose lesion shows in only some
-# views of a positive study, e.g.
-#   tools/dataset_converters/make_synthetic_mura.py --preset demo \
-#       --lesion-view-fraction 0.34 --out data/synthetic_mura_views
+# Late fusion demo: ResNet-18 from scratch on synthetic studies of up to 4
+# views at 128 px, attention pooling over the real views. The set has the
+# lesion of a positive study in only some of its views:
+#   python tools/dataset_converters/make_synthetic_mura.py \
+#       --out data/synthetic_mura_views --train-studies 240 \
+#       --valid-studies 100 --body-parts XR_HAND XR_WRIST \
+#       --long-side-range 200 320 --views-probs 0 0 0.5 0.5 \
+#       --lesion-view-fraction 0.34 --positive-fraction 0.5
 _base_ = [
     '../_base_/models/resnet18_mura.py',
     '../_base_/datasets/mura_study_bs8_224.py',
@@ -12,6 +15,7 @@ _base_ = [
 
 data_root = 'data/synthetic_mura_views'
 num_views = 4
+input_size = 128
 
 model = dict(
     type='StudyClassifier',
@@ -21,13 +25,34 @@ model = dict(
         pooling='attention',
         in_channels=512))
 
-# The base's pipelines were built for its num_views: rebuild them.
+train_view_pipeline = [
+    dict(type='LoadRadiograph', channels=3),
+    dict(
+        type='RescaleIntensity',
+        percentiles=(1.0, 99.0),
+        exposure_range=(0.75, 1.25),
+        prob=0.5),
+    dict(type='LetterboxResize', scale=input_size),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+]
+test_view_pipeline = [
+    dict(type='LoadRadiograph', channels=3),
+    dict(type='RescaleIntensity', percentiles=(1.0, 99.0)),
+    dict(type='LetterboxResize', scale=input_size),
+]
+fill_pipeline = [
+    dict(
+        type='RandomResizedCrop',
+        scale=input_size,
+        crop_ratio_range=(0.6, 1.0)),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+]
 train_pipeline = [
     dict(
         type='LoadStudyViews',
         num_views=num_views,
-        view_pipeline={{_base_.train_view_pipeline}},
-        fill_pipeline={{_base_.fill_pipeline}}),
+        view_pipeline=train_view_pipeline,
+        fill_pipeline=fill_pipeline),
     dict(type='PackInputs', algorithm_keys=('view_mask', ),
          meta_keys={{_base_.meta_keys}}),
 ]
@@ -35,8 +60,8 @@ test_pipeline = [
     dict(
         type='LoadStudyViews',
         num_views=num_views,
-        view_pipeline={{_base_.test_view_pipeline}},
-        fill_pipeline={{_base_.fill_pipeline}}),
+        view_pipeline=test_view_pipeline,
+        fill_pipeline=fill_pipeline),
     dict(type='PackInputs', algorithm_keys=('view_mask', ),
          meta_keys={{_base_.meta_keys}}),
 ]

@@ -7,9 +7,13 @@ from mmpretrain.registry import DATASETS
 
 from .mura import MuraDataset
 
-# Fields of a view sample that become per-view lists of a study sample.
-_PER_VIEW_KEYS = ('img_path', 'view_idx', 'gt_abnormal_boxes',
-                  'gt_flag_boxes')
+# Fields of a view sample -> the per-view list of a study sample.
+_PER_VIEW_KEYS = {
+    'img_path': 'img_paths',
+    'view_idx': 'view_indices',
+    'gt_abnormal_boxes': 'gt_abnormal_boxes',
+    'gt_flag_boxes': 'gt_flag_boxes',
+}
 
 
 @DATASETS.register_module()
@@ -65,16 +69,16 @@ class MuraStudyDataset(MuraDataset):
                     k: v
                     for k, v in view.items() if k not in _PER_VIEW_KEYS
                 }
-                study.update({k + 's': [] for k in _PER_VIEW_KEYS
-                              if k in view})
+                study.update({
+                    name: []
+                    for key, name in _PER_VIEW_KEYS.items() if key in view
+                })
                 studies[view['study_id']] = study
-            for key in _PER_VIEW_KEYS:
+            for key, name in _PER_VIEW_KEYS.items():
                 if key in view:
-                    study[key + 's'].append(view[key])
+                    study[name].append(view[key])
         data_list = list(studies.values())
         for study in data_list:
-            # ``view_idxs`` reads badly; the CSV positions of the views.
-            study['view_indices'] = study.pop('view_idxs')
             study['num_study_views'] = len(study['img_paths'])
         self.num_cut_studies = sum(
             s['num_study_views'] > self.num_views for s in data_list)
@@ -106,8 +110,7 @@ class MuraStudyDataset(MuraDataset):
             else:
                 keep = sorted(
                     np.random.choice(n, self.num_views, replace=False))
-            for key in _PER_VIEW_KEYS:
-                name = 'view_indices' if key == 'view_idx' else key + 's'
+            for name in _PER_VIEW_KEYS.values():
                 if name in info:
                     info[name] = [info[name][int(i)] for i in keep]
         return info

@@ -141,3 +141,25 @@ def test_load_study_views_rejects_too_many_and_ragged_views(study_root):
     cv2.imwrite(info['img_paths'][2], np.zeros((20, 30), np.uint8))
     with pytest.raises(ValueError, match='views of different shapes'):
         ragged(info)
+
+
+def test_ground_truth_boxes_are_per_view_lists(tmp_path):
+    from tests.helpers import write_synthetic_mura
+    root = write_synthetic_mura(str(tmp_path))
+    views = DATASETS.build(
+        dict(type='MuraDataset', data_root=root, split='valid',
+             ground_truth='auto'))
+    studies = DATASETS.build(
+        dict(type='MuraStudyDataset', data_root=root, split='valid',
+             num_views=6, ground_truth='auto', test_mode=True))
+    assert sum(len(s['img_paths']) for s in studies) == len(views) == 13
+    by_path = {v['img_path']: v for v in views}
+    for study in studies:
+        assert len(study['gt_abnormal_boxes']) == len(study['img_paths'])
+        for path, boxes, flags in zip(study['img_paths'],
+                                      study['gt_abnormal_boxes'],
+                                      study['gt_flag_boxes']):
+            np.testing.assert_array_equal(boxes,
+                                          by_path[path]['gt_abnormal_boxes'])
+            np.testing.assert_array_equal(flags,
+                                          by_path[path]['gt_flag_boxes'])
