@@ -1,5 +1,7 @@
 """Datasets and transforms, registered in MMPretrain's registries."""
 from .mura import MURA_BODY_PARTS, MuraDataset, normalize_body_part
+from .mura_study import MuraStudyDataset
 from .transforms import *  # noqa: F401,F403
 
 __all__ = ['MURA_BODY_PARTS', 'MuraDataset', 'normalize_body_part']
+__all__ += ['MuraStudyDataset']

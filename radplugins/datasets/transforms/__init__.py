@@ -4,8 +4,9 @@ from .high_res import KeepHighRes
 from .intensity import RescaleIntensity
 from .letterbox import LetterboxResize
 from .loading import LoadRadiograph
+from .study_views import LoadStudyViews
 
 __all__ = [
     'GBPNormalize', 'KeepHighRes', 'LetterboxResize', 'LoadRadiograph',
-    'RescaleIntensity'
+    'RescaleIntensity', 'LoadStudyViews'
 ]

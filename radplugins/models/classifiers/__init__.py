@@ -1,7 +1,6 @@
 """Classifiers, registered in MMPretrain's MODELS."""
+from .racnn_classifier import RACNNClassifier
+from .study_classifier import StudyClassifier
 from .zoom_in_classifier import ZoomInClassifier
 
-__all__ = ['ZoomInClassifier']
-from .racnn_classifier import RACNNClassifier
-
-__all__ += ['RACNNClassifier']
+__all__ = ['RACNNClassifier', 'StudyClassifier', 'ZoomInClassifier']

@@ -1,0 +1,4 @@
+"""Backbones, registered in MMPretrain's MODELS."""
+from .early_fusion_backbone import EarlyFusionBackbone
+
+__all__ = ['EarlyFusionBackbone']
