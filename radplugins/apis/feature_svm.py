@@ -121,6 +121,13 @@ def fit_body_parts(train: Dict[str, np.ndarray],
     test_groups = group_by_body_part(test['body_parts'])
     if body_parts is None:
         body_parts = sorted(set(train_groups) | set(test_groups))
+    n_jobs = svm_kwargs.get('n_jobs')
+    if n_jobs not in (None, 1):
+        # Start the worker processes (and their imports) with a tiny bag
+        # now, so that the first body part's training time does not
+        # include their start-up.
+        warm = np.tile(np.eye(2), (10, 1))
+        build_bagged_svm(20, **svm_kwargs).fit(warm, warm[:, 1])
     empty = np.empty(0, dtype=np.int64)
     rows: List[dict] = []
     skipped: Dict[str, str] = {}
