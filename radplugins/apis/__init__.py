@@ -9,3 +9,19 @@ __all__ = [
     'init_model', 'is_dicom_file', 'list_image_files', 'load_image_any',
     'positive_class_index', 'prediction_to_dict', 'read_dicom'
 ]
+from .feature_extraction import (build_split_loader, cache_path,  # noqa: E402
+                                 dataset_fingerprint, empty_features,
+                                 extract_features,
+                                 feature_cache_key, file_digest,
+                                 load_or_extract_features, pooled_features,
+                                 split_loader_cfg)
+from .feature_svm import (build_bagged_svm, fit_body_parts,  # noqa: E402
+                          format_svm_table, group_by_body_part)
+
+__all__ += [
+    'build_split_loader', 'cache_path', 'dataset_fingerprint',
+    'empty_features', 'extract_features', 'feature_cache_key', 'file_digest',
+    'load_or_extract_features', 'pooled_features', 'split_loader_cfg',
+    'build_bagged_svm', 'fit_body_parts', 'format_svm_table',
+    'group_by_body_part'
+]
