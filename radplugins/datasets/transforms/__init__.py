@@ -1,4 +1,5 @@
 """Transforms for radiographs, registered in MMPretrain's TRANSFORMS."""
+from .flag_removal import FillFlagRegions
 from .gbp_normalize import GBPNormalize
 from .high_res import KeepHighRes
 from .intensity import RescaleIntensity
@@ -6,6 +7,6 @@ from .letterbox import LetterboxResize
 from .loading import LoadRadiograph
 
 __all__ = [
-    'GBPNormalize', 'KeepHighRes', 'LetterboxResize', 'LoadRadiograph',
-    'RescaleIntensity'
+    'FillFlagRegions', 'GBPNormalize', 'KeepHighRes', 'LetterboxResize',
+    'LoadRadiograph', 'RescaleIntensity'
 ]
