@@ -1,6 +1,6 @@
 # A tiny variant of the Mask R-CNN flag/implant config for end-to-end
 # tests: 128-px images, the first 4 images of each split, no workers, one
-# epoch without validation (tools/test.py evaluates).
+# epoch.
 _base_ = ['../../configs/detection/mask-rcnn_r50_fpn_1x_flag-implant.py']
 
 image_scale = (128, 128)
@@ -24,13 +24,16 @@ train_dataloader = dict(
     num_workers=0,
     persistent_workers=False,
     dataset=dict(indices=4, pipeline=train_pipeline))
-val_dataloader = dict(
+test_dataloader = dict(
     num_workers=0,
     persistent_workers=False,
     dataset=dict(indices=4, pipeline=test_pipeline))
-test_dataloader = val_dataloader
+# tools/test.py evaluates; no validation while training.
+val_dataloader = None
+val_evaluator = None
+val_cfg = None
 
-train_cfg = dict(max_epochs=1, val_interval=2)
+train_cfg = dict(max_epochs=1)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=2)
 ]

@@ -83,7 +83,7 @@ def test_mmdet_coco_dataset_reads_the_files(generated):
     cfg = Config.fromfile(
         osp.join(ROOT, 'tests', 'data',
                  'tiny_faster-rcnn_r50_fpn_flag-implant.py'))
-    dataset_cfg = cfg.val_dataloader.dataset.copy()
+    dataset_cfg = cfg.test_dataloader.dataset.copy()
     dataset_cfg.update(data_root=out, indices=None, pipeline=[])
     dataset = DATASETS.build(dataset_cfg)
     valid = {p: r for p, r in gt['images'].items() if r['split'] == 'valid'}
