@@ -34,6 +34,7 @@ from typing import Dict, List
 import cv2
 import numpy as np
 import torch
+from mmengine.registry import DefaultScope
 
 import radplugins  # noqa: F401  registers the plugin
 from radplugins.datasets.mura import MURA_FOLDER
@@ -170,6 +171,13 @@ def detections_to_regions(pred, class_names, classes, score_thr) -> list:
 def main(argv=None) -> int:
     args = parse_args(argv)
     check_folders(args.input, args.output, args.overwrite)
+    # The detector sets MMDetection as the default scope; restore the
+    # caller's afterwards (main() also runs inside other programs).
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        return _remove_flags(args)
+
+
+def _remove_flags(args: argparse.Namespace) -> int:
     from mmdet.apis import inference_detector, init_detector
     model = init_detector(args.config, args.checkpoint, device=args.device)
     class_names = list(model.dataset_meta['classes'])

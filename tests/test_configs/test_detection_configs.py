@@ -24,7 +24,7 @@ def test_detection_config_builds_and_computes_losses(path):
     from mmdet.registry import MODELS
     from mmdet.structures import DetDataSample
     from mmdet.structures.mask import BitmapMasks
-    from mmengine.registry import init_default_scope
+    from mmengine.registry import DefaultScope
     from mmengine.structures import InstanceData
     cfg = Config.fromfile(path)
     assert cfg.default_scope == 'mmdet'
@@ -42,9 +42,10 @@ def test_detection_config_builds_and_computes_losses(path):
     assert metrics == (['bbox', 'segm'] if is_mask else ['bbox'])
     assert cfg.val_evaluator.type == 'CocoMetric'
 
-    init_default_scope('mmdet')
     torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
+    # Scoped: the rest of the session builds from MMPretrain's registries.
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        model = MODELS.build(cfg.model)
     model.train()
     inputs = [torch.randint(0, 256, (3, 96, 128), dtype=torch.uint8)
               for _ in range(2)]
