@@ -79,13 +79,15 @@ def test_coco_files_load_with_pycocotools_and_match_the_ground_truth(
 def test_mmdet_coco_dataset_reads_the_files(generated):
     from mmdet.registry import DATASETS
     from mmengine.config import Config
+    from mmengine.registry import DefaultScope
     out, gt = generated
     cfg = Config.fromfile(
         osp.join(ROOT, 'tests', 'data',
                  'tiny_faster-rcnn_r50_fpn_flag-implant.py'))
     dataset_cfg = cfg.test_dataloader.dataset.copy()
     dataset_cfg.update(data_root=out, indices=None, pipeline=[])
-    dataset = DATASETS.build(dataset_cfg)
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        dataset = DATASETS.build(dataset_cfg)
     valid = {p: r for p, r in gt['images'].items() if r['split'] == 'valid'}
     assert len(dataset) == len(valid)
     for i in range(len(dataset)):
