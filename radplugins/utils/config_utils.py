@@ -1,9 +1,42 @@
 """Helpers that edit a loaded config the way the command line asks."""
+import os.path as osp
 from typing import Any
 
 from mmengine.config import Config
+from mmengine.logging import print_log
 
 _LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+_EVALUATORS = ('val_evaluator', 'test_evaluator')
+
+
+def _move_evaluator_ann_files(cfg: Config, old_root: str,
+                              data_root: str) -> int:
+    """Re-root the ``ann_file`` of evaluators (e.g. mmdet's CocoMetric)
+    that lay under the old data root; return how many moved."""
+    count = 0
+    old = osp.normpath(old_root) if old_root else None
+    for name in _EVALUATORS:
+        evaluators = cfg.get(name)
+        if evaluators is None:
+            continue
+        if not isinstance(evaluators, (list, tuple)):
+            evaluators = [evaluators]
+        for evaluator in evaluators:
+            ann_file = evaluator.get('ann_file') \
+                if isinstance(evaluator, dict) else None
+            if not ann_file:
+                continue
+            path = osp.normpath(ann_file)
+            if old is not None and (path + osp.sep).startswith(old + osp.sep):
+                evaluator['ann_file'] = osp.join(data_root,
+                                                 osp.relpath(path, old))
+                count += 1
+            else:
+                print_log(
+                    f'{name}.ann_file {ann_file!r} is not under the '
+                    f'config\'s data_root {old_root!r}; left unchanged',
+                    logger='current', level=30)
+    return count
 
 
 def _replace_data_root(node: Any, data_root: str) -> int:
@@ -27,7 +60,9 @@ def set_data_root(cfg: Config, data_root: str) -> int:
     A top-level ``data_root`` variable in a config is copied into the
     dataset dicts when the config is parsed, so overriding the variable
     later changes nothing; this walks the loaders (including wrapped and
-    concatenated datasets) instead.
+    concatenated datasets) instead. Evaluators that read their own
+    annotation file (mmdet's ``CocoMetric``) get their ``ann_file`` moved
+    too when it lay under the config's ``data_root``.
 
     Args:
         cfg (Config): The loaded config; modified in place.
@@ -47,5 +82,6 @@ def set_data_root(cfg: Config, data_root: str) -> int:
     if count == 0:
         raise ValueError('no dataset with a data_root in '
                          f'{", ".join(_LOADERS)}; cannot set {data_root!r}')
+    _move_evaluator_ann_files(cfg, cfg.get('data_root'), data_root)
     cfg.data_root = data_root
     return count

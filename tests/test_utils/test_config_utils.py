@@ -31,3 +31,21 @@ def test_sets_every_dataset_including_wrapped_ones():
 def test_config_without_datasets_is_an_error():
     with pytest.raises(ValueError, match="cannot set '/x'"):
         set_data_root(Config(dict(model=dict())), '/x')
+
+
+def test_moves_coco_evaluator_ann_files_under_the_old_root():
+    ann = 'MURA-v1.1/annotations/flag_implant_valid.json'
+    cfg = Config(
+        dict(
+            data_root='data/old/',
+            val_dataloader=dict(dataset=dict(data_root='data/old/')),
+            val_evaluator=dict(type='CocoMetric',
+                               ann_file='data/old/' + ann),
+            test_evaluator=[
+                dict(type='CocoMetric', ann_file='/elsewhere/a.json'),
+                dict(type='DumpResults')
+            ]))
+    set_data_root(cfg, '/new')
+    assert cfg.val_evaluator.ann_file == '/new/' + ann
+    # Not under the old root: the user's own file stays.
+    assert cfg.test_evaluator[0].ann_file == '/elsewhere/a.json'

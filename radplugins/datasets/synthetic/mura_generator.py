@@ -15,6 +15,8 @@ Layout::
         train/XR_<PART>/patient<NNNNN>/study<K>_<positive|negative>/image<V>.png
         valid/...
         synthetic_ground_truth.json
+        annotations/flag_implant_{train,valid}.json   COCO boxes and
+                                   polygons of flags and implants
 
 Ground-truth JSON (pixel coordinates of the saved image; polygons are
 COCO-style lists of one flat ``[x, y, x, y, ...]`` ring, clipped to the
@@ -55,6 +57,7 @@ import cv2
 import numpy as np
 
 from ..mura import MURA_BODY_PARTS, MURA_FOLDER, normalize_body_part
+from .coco_export import write_coco_annotations
 from .radiograph_drawing import (FIELDS, Pose, body_part_bones,
                                  clip_outline, draw_flag, draw_fracture,
                                  draw_implant, lesion_bone_indices,
@@ -566,5 +569,6 @@ def generate_synthetic_mura(out_dir: str,
                 generator_version=GENERATOR_VERSION,
                 params=asdict(cfg),
                 images=records), f)
+    write_coco_annotations(out_dir)
     summary['seconds'] = round(time.perf_counter() - start, 2)
     return summary

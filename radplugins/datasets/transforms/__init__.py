@@ -1,4 +1,5 @@
 """Transforms for radiographs, registered in MMPretrain's TRANSFORMS."""
+from .flag_removal import FillFlagRegions
 from .gbp_normalize import GBPNormalize
 from .high_res import KeepHighRes
 from .intensity import RescaleIntensity
@@ -7,6 +8,6 @@ from .loading import LoadRadiograph
 from .study_views import LoadStudyViews
 
 __all__ = [
-    'GBPNormalize', 'KeepHighRes', 'LetterboxResize', 'LoadRadiograph',
-    'RescaleIntensity', 'LoadStudyViews'
+    'FillFlagRegions', 'GBPNormalize', 'KeepHighRes', 'LetterboxResize',
+    'LoadRadiograph', 'LoadStudyViews', 'RescaleIntensity'
 ]

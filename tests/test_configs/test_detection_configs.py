@@ -1,0 +1,79 @@
+"""The flag/implant detection configs parse, build and compute losses."""
+import glob
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs', 'detection', '*.py')))
+
+
+def test_detection_configs_exist():
+    names = {osp.basename(p) for p in CONFIGS}
+    assert {
+        'faster-rcnn_r50_fpn_1x_flag-implant.py',
+        'mask-rcnn_r50_fpn_1x_flag-implant.py',
+        'faster-rcnn_r18_fpn_1xb4-384px_12e_synthetic-flag-implant.py'
+    } <= names
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
+def test_detection_config_builds_and_computes_losses(path):
+    from mmdet.registry import MODELS
+    from mmdet.structures import DetDataSample
+    from mmdet.structures.mask import BitmapMasks
+    from mmengine.registry import DefaultScope
+    from mmengine.structures import InstanceData
+    cfg = Config.fromfile(path)
+    assert cfg.default_scope == 'mmdet'
+    assert cfg.custom_imports == dict(
+        imports=['radplugins'], allow_failed_imports=False)
+    # Pretrained weights are opt-in: nothing may be fetched by default.
+    assert cfg.load_from is None
+    assert 'http' not in str(cfg.model) and '://' not in str(cfg.model)
+    assert tuple(cfg.train_dataloader.dataset.metainfo.classes) == (
+        'flag', 'implant')
+    assert cfg.model.roi_head.bbox_head.num_classes == 2
+    metrics = cfg.val_evaluator.metric
+    metrics = [metrics] if isinstance(metrics, str) else list(metrics)
+    is_mask = 'mask_head' in cfg.model.roi_head
+    assert metrics == (['bbox', 'segm'] if is_mask else ['bbox'])
+    assert cfg.val_evaluator.type == 'CocoMetric'
+
+    torch.manual_seed(0)
+    # Scoped: the rest of the session builds from MMPretrain's registries.
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        model = MODELS.build(cfg.model)
+    model.train()
+    inputs = [torch.randint(0, 256, (3, 96, 128), dtype=torch.uint8)
+              for _ in range(2)]
+    samples = []
+    for i in range(2):
+        sample = DetDataSample(
+            metainfo=dict(img_shape=(96, 128), ori_shape=(96, 128),
+                          pad_shape=(96, 128), batch_input_shape=(96, 128),
+                          scale_factor=(1.0, 1.0)))
+        gt = InstanceData()
+        gt.bboxes = torch.tensor([[10.0, 12.0, 40.0, 50.0],
+                                  [70.0, 20.0, 90.0, 36.0]])
+        gt.labels = torch.tensor([0, 1])
+        if is_mask:
+            masks = torch.zeros(2, 96, 128, dtype=torch.uint8)
+            masks[0, 12:50, 10:40] = 1
+            masks[1, 20:36, 70:90] = 1
+            gt.masks = BitmapMasks(masks.numpy(), 96, 128)
+        sample.gt_instances = gt
+        samples.append(sample)
+    data = model.data_preprocessor(
+        dict(inputs=inputs, data_samples=samples), True)
+    losses = model(**data, mode='loss')
+    expected = {'loss_rpn_cls', 'loss_rpn_bbox', 'loss_cls', 'loss_bbox'}
+    if is_mask:
+        expected.add('loss_mask')
+    assert expected <= set(losses)
+    for key in expected:
+        value = losses[key]
+        value = sum(value) if isinstance(value, list) else value
+        assert torch.isfinite(value).all(), key

@@ -1,0 +1,177 @@
+"""Flag/implant detectors end to end through tools/train.py, tools/test.py
+and tools/remove_flags.py, as a user runs them."""
+import glob
+import importlib.util
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIGS = {
+    'faster': osp.join(ROOT, 'tests', 'data',
+                       'tiny_faster-rcnn_r50_fpn_flag-implant.py'),
+    'mask': osp.join(ROOT, 'tests', 'data',
+                     'tiny_mask-rcnn_r50_fpn_flag-implant.py'),
+}
+
+
+def run(args, ok=True):
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k != 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'
+    }
+    env.update(OMP_NUM_THREADS='1')
+    proc = subprocess.run([sys.executable, *map(str, args)], cwd=ROOT,
+                          env=env, capture_output=True, text=True)
+    if ok:
+        assert proc.returncode == 0, (
+            f'{" ".join(map(str, args))} failed:\n{proc.stdout[-3000:]}\n'
+            f'{proc.stderr[-6000:]}')
+    return proc
+
+
+def logged_metrics(work_dir):
+    logs = sorted(glob.glob(osp.join(str(work_dir), '*', '*.json')))
+    assert logs, f'no json log under {work_dir}'
+    with open(logs[-1]) as f:
+        return [json.loads(line) for line in f if line.strip()][-1]
+
+
+@pytest.fixture(scope='module')
+def data_root(tmp_path_factory):
+    from radplugins.datasets.synthetic import (SyntheticMuraConfig,
+                                               generate_synthetic_mura)
+    root = str(tmp_path_factory.mktemp('flags'))
+    generate_synthetic_mura(
+        root,
+        SyntheticMuraConfig(
+            train_studies=4,
+            valid_studies=3,
+            body_parts=('XR_HAND', 'XR_WRIST'),
+            views_probs=(0, 1),
+            long_side_range=(96, 128),
+            positive_fraction=0.5,
+            lesion_kinds={'implant': 1},
+            flag_rate=1.0,
+            seed=5),
+        workers=1)
+    return root
+
+
+@pytest.fixture(scope='module', params=sorted(CONFIGS))
+def trained(request, tmp_path_factory, data_root):
+    config = CONFIGS[request.param]
+    work_dir = tmp_path_factory.mktemp(request.param)
+    run(['tools/train.py', config, '--work-dir', work_dir, '--data-root',
+         data_root])
+    return request.param, config, work_dir
+
+
+def test_train_then_test_reports_coco_metrics(trained, data_root):
+    name, config, work_dir = trained
+    checkpoint = work_dir / 'epoch_1.pth'
+    assert checkpoint.is_file()
+    scalars = glob.glob(osp.join(str(work_dir), '*', 'vis_data',
+                                 'scalars.json'))
+    assert scalars, f'no training scalars under {work_dir}'
+    with open(scalars[0]) as f:
+        train_log = [json.loads(line) for line in f if line.strip()][-1]
+    losses = ['loss_rpn_cls', 'loss_rpn_bbox', 'loss_cls', 'loss_bbox']
+    if name == 'mask':
+        losses.append('loss_mask')
+    for key in losses:
+        assert key in train_log, sorted(train_log)
+    test_dir = work_dir / 'test'
+    run(['tools/test.py', config, checkpoint, '--work-dir', test_dir,
+         '--data-root', data_root])
+    metrics = logged_metrics(test_dir)
+    keys = ['coco/bbox_mAP', 'coco/bbox_mAP_50']
+    if name == 'mask':
+        keys += ['coco/segm_mAP', 'coco/segm_mAP_50']
+    for key in keys:
+        assert key in metrics, sorted(metrics)
+        assert -1 <= metrics[key] <= 1
+    # Per-class results (classwise=True) name both classes.
+    assert any('flag' in k for k in metrics) and \
+        any('implant' in k for k in metrics), sorted(metrics)
+
+
+def remove_flags(*args):
+    """tools/remove_flags.py in this process (no second mmdet import)."""
+    spec = importlib.util.spec_from_file_location(
+        'remove_flags', osp.join(ROOT, 'tools', 'remove_flags.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main([str(a) for a in args])
+
+
+def test_remove_flags_refuses_an_output_inside_its_input(data_root):
+    config = CONFIGS['faster']
+    for output in (data_root, osp.join(data_root, 'clean')):
+        with pytest.raises(SystemExit,
+                           match='refusing to write into the input'):
+            remove_flags(config, 'missing.pth', '--input', data_root,
+                         '--output', output)
+    assert not osp.exists(osp.join(data_root, 'clean'))
+
+
+def test_remove_flags_dry_run_and_real_run(trained, data_root, tmp_path,
+                                           capsys):
+    import cv2
+    import numpy as np
+
+    from radplugins.datasets.transforms.flag_removal import regions_to_mask
+    name, config, work_dir = trained
+    if name != 'faster':
+        # The untrained mask head would give hundreds of tiny masks: slow.
+        pytest.skip('the box detector is enough for the tool')
+    # Untrained detectors score low: a low threshold still removes some.
+    common = [config, work_dir / 'epoch_1.pth', '--input', data_root,
+              '--score-thr', '0.01', '--margin', '1']
+    from mmengine.registry import DefaultScope
+    def current_scope():
+        scope = DefaultScope.get_current_instance()
+        return None if scope is None else scope.scope_name
+
+    scope_before = current_scope()
+    dry = tmp_path / 'dry'
+    remove_flags(*common, '--output', dry, '--dry-run')
+    # The tool leaves the caller's default scope as it was.
+    assert current_scope() == scope_before
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary['dry_run'] is True
+    files = [osp.relpath(p, dry) for p in glob.glob(
+        osp.join(str(dry), '**', '*'), recursive=True) if osp.isfile(p)]
+    assert files == ['removed_flags.json']
+
+    out = tmp_path / 'clean'
+    remove_flags(*common, '--output', out)
+    with open(dry / 'removed_flags.json') as f:
+        dry_report = json.load(f)['images']
+    with open(out / 'removed_flags.json') as f:
+        report = json.load(f)['images']
+    assert dry_report == report
+    listed = []
+    for split in ('train', 'valid'):
+        with open(osp.join(data_root, 'MURA-v1.1',
+                           f'{split}_image_paths.csv')) as f:
+            listed += [line.strip() for line in f if line.strip()]
+    assert sorted(report) == sorted(listed)
+    assert (out / 'MURA-v1.1' / 'valid_labeled_studies.csv').is_file()
+    changed = 0
+    for rel, record in report.items():
+        for region in record['flags']:
+            assert region['label'] == 'flag' and region['score'] >= 0.01
+            assert 'polygon' not in region  # boxes only
+        src = cv2.imread(osp.join(data_root, rel), cv2.IMREAD_UNCHANGED)
+        dst = cv2.imread(str(out / rel), cv2.IMREAD_UNCHANGED)
+        assert dst is not None and dst.shape == src.shape
+        mask = regions_to_mask(record['flags'], src.shape[:2], 1)
+        np.testing.assert_array_equal(dst[~mask], src[~mask])
+        changed += int((dst != src).any())
+    assert changed > 0

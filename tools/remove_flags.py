@@ -1,0 +1,239 @@
+"""Remove markers ("flags") from a MURA-layout folder with a trained detector.
+
+Runs a flag/implant detector (e.g.
+configs/detection/faster-rcnn_r50_fpn_1x_flag-implant.py) over every image
+listed in ``MURA-v1.1/{train,valid}_image_paths.csv`` of INPUT, fills the
+detected flags from their surroundings (``FillFlagRegions``: ring mean or
+Telea inpainting; predicted masks when the detector has a mask head, boxes
+otherwise) and writes OUTPUT with the same layout: the cleaned images
+(same bit depth and channels), the CSVs and, for a synthetic set, its
+ground-truth JSON. ``OUTPUT/removed_flags.json`` says what was removed
+where, in the format ``FillFlagRegions(regions_file=...)`` reads, so the
+same cleaning can be applied on the fly in a classification pipeline.
+
+Implants are detected but never removed unless ``--classes`` asks for it:
+an implant is the abnormality the classifier must see.
+
+Examples::
+
+    python tools/remove_flags.py CONFIG CHECKPOINT \\
+        --input data/synthetic_mura --output data/synthetic_mura_clean
+    python tools/remove_flags.py CONFIG CHECKPOINT --input data/mura \\
+        --output /tmp/preview --dry-run --score-thr 0.7   # report only
+"""
+import argparse
+import csv
+import json
+import os
+import os.path as osp
+import shutil
+import sys
+import time
+from typing import Dict, List
+
+import cv2
+import numpy as np
+import torch
+from mmengine.registry import DefaultScope
+
+import radplugins  # noqa: F401  registers the plugin
+from radplugins.datasets.mura import MURA_FOLDER
+from radplugins.datasets.transforms.flag_removal import (FILL_METHODS,
+                                                         fill_regions,
+                                                         regions_to_mask)
+from radplugins.datasets.transforms.loading import decode_radiograph
+
+REPORT_FILE = 'removed_flags.json'
+_COPIED_FILES = ('train_image_paths.csv', 'train_labeled_studies.csv',
+                 'valid_image_paths.csv', 'valid_labeled_studies.csv',
+                 'synthetic_ground_truth.json')
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Detect flags in a MURA-layout folder and write a '
+        'cleaned copy plus a JSON of what was removed')
+    parser.add_argument('config', help='detector config file')
+    parser.add_argument('checkpoint', help='detector checkpoint')
+    parser.add_argument(
+        '--input', required=True, help='folder containing MURA-v1.1/')
+    parser.add_argument(
+        '--output',
+        required=True,
+        help='new folder for the cleaned copy (never inside INPUT)')
+    parser.add_argument(
+        '--score-thr',
+        type=float,
+        default=0.5,
+        help='remove detections scoring at least this (default 0.5)')
+    parser.add_argument(
+        '--classes',
+        nargs='+',
+        default=['flag'],
+        help='detector classes to remove (default: flag)')
+    parser.add_argument(
+        '--method',
+        choices=FILL_METHODS,
+        default='ring_mean',
+        help='how to fill a region (default ring_mean, the paper\'s)')
+    parser.add_argument(
+        '--margin', type=int, default=2, help='pixels added around a region')
+    parser.add_argument(
+        '--ring-width', type=int, default=5, help='ring_mean ring width')
+    parser.add_argument(
+        '--dry-run',
+        action='store_true',
+        help='detect and write only the JSON report, no image')
+    parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='write into an existing, non-empty OUTPUT')
+    parser.add_argument(
+        '--device',
+        default='cuda:0' if torch.cuda.is_available() else 'cpu',
+        help='e.g. cpu or cuda:0')
+    return parser.parse_args(argv)
+
+
+def check_folders(input_dir: str, output_dir: str, overwrite: bool) -> None:
+    """Refuse an OUTPUT that is INPUT, lies inside it or contains it, and
+    a non-empty OUTPUT without ``overwrite``."""
+    if not osp.isdir(osp.join(input_dir, MURA_FOLDER)):
+        raise SystemExit(f'{input_dir}: no {MURA_FOLDER}/ folder in it')
+    src = osp.realpath(input_dir)
+    dst = osp.realpath(output_dir)
+    if dst == src or dst.startswith(src + osp.sep):
+        raise SystemExit(f'refusing to write into the input: {output_dir} '
+                         f'is inside {input_dir}')
+    if src.startswith(dst + osp.sep):
+        raise SystemExit(f'refusing to write around the input: {input_dir} '
+                         f'is inside {output_dir}')
+    if osp.isdir(dst) and os.listdir(dst) and not overwrite:
+        raise SystemExit(f'{output_dir} exists and is not empty; pass '
+                         '--overwrite or choose another folder')
+
+
+def list_images(input_dir: str) -> List[str]:
+    """Image paths of both splits' CSVs, relative to INPUT."""
+    paths = []
+    for split in ('train', 'valid'):
+        csv_path = osp.join(input_dir, MURA_FOLDER,
+                            f'{split}_image_paths.csv')
+        if not osp.isfile(csv_path):
+            continue
+        with open(csv_path, newline='') as f:
+            for row_no, row in enumerate(csv.reader(f), 1):
+                if not row or not row[0].strip():
+                    raise SystemExit(f'{csv_path}:{row_no}: empty row')
+                paths.append(row[0].strip())
+    if not paths:
+        raise SystemExit(f'{input_dir}: no image listed in '
+                         f'{MURA_FOLDER}/*_image_paths.csv')
+    return paths
+
+
+def mask_polygons(mask: np.ndarray) -> List[List[float]]:
+    """Outer contours of a binary mask as flat COCO polygon rings."""
+    contours, _ = cv2.findContours(
+        mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    return [[float(v) for v in c.reshape(-1)] for c in contours
+            if len(c) >= 3]
+
+
+def detections_to_regions(pred, class_names, classes, score_thr) -> list:
+    """Keep the detections of ``classes`` scoring at least ``score_thr``.
+
+    Returns:
+        list[dict]: ``label``, ``score``, ``bbox`` ``[x1, y1, x2, y2]`` and,
+        for a mask detector, ``polygon`` (the mask's outer contours).
+    """
+    inst = pred.pred_instances
+    keep = set(classes)
+    has_masks = 'masks' in inst
+    regions = []
+    for i in range(len(inst)):
+        score = float(inst.scores[i])
+        name = class_names[int(inst.labels[i])]
+        if score < score_thr or name not in keep:
+            continue
+        region = dict(
+            label=name,
+            score=round(score, 4),
+            bbox=[round(float(v), 2) for v in inst.bboxes[i].tolist()])
+        if has_masks:
+            polygon = mask_polygons(inst.masks[i].cpu().numpy())
+            if polygon:
+                region['polygon'] = polygon
+        regions.append(region)
+    return regions
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    check_folders(args.input, args.output, args.overwrite)
+    # The detector sets MMDetection as the default scope; restore the
+    # caller's afterwards (main() also runs inside other programs).
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        return _remove_flags(args)
+
+
+def _remove_flags(args: argparse.Namespace) -> int:
+    from mmdet.apis import inference_detector, init_detector
+    model = init_detector(args.config, args.checkpoint, device=args.device)
+    class_names = list(model.dataset_meta['classes'])
+    unknown = set(args.classes) - set(class_names)
+    if unknown:
+        raise SystemExit(f'--classes {sorted(unknown)} not in the '
+                         f'detector\'s classes {class_names}')
+
+    start = time.perf_counter()
+    report: Dict[str, dict] = {}
+    removed = 0
+    for rel in list_images(args.input):
+        src = osp.join(args.input, rel)
+        if not osp.isfile(src):
+            raise SystemExit(f'{src}: listed in the CSVs but not found')
+        with open(src, 'rb') as f:
+            img = decode_radiograph(f.read(), src)
+        pred = inference_detector(model, src)
+        regions = detections_to_regions(pred, class_names, args.classes,
+                                        args.score_thr)
+        removed += len(regions)
+        report[rel] = dict(
+            width=int(img.shape[1]), height=int(img.shape[0]),
+            flags=regions)
+        if args.dry_run:
+            continue
+        mask = regions_to_mask(regions, img.shape[:2], args.margin, src)
+        cleaned = fill_regions(img, mask, args.method, args.ring_width)
+        dst = osp.join(args.output, rel)
+        os.makedirs(osp.dirname(dst), exist_ok=True)
+        if not cv2.imwrite(dst, cleaned):
+            raise SystemExit(f'could not write {dst}')
+
+    os.makedirs(args.output, exist_ok=True)
+    if not args.dry_run:
+        for name in _COPIED_FILES:
+            path = osp.join(args.input, MURA_FOLDER, name)
+            if osp.isfile(path):
+                shutil.copyfile(path,
+                                osp.join(args.output, MURA_FOLDER, name))
+    with open(osp.join(args.output, REPORT_FILE), 'w') as f:
+        json.dump(
+            dict(
+                config=args.config,
+                checkpoint=args.checkpoint,
+                score_thr=args.score_thr,
+                classes=args.classes,
+                method=args.method,
+                margin=args.margin,
+                dry_run=args.dry_run,
+                images=report), f)
+    print(json.dumps(
+        dict(images=len(report), removed=removed, dry_run=args.dry_run,
+             seconds=round(time.perf_counter() - start, 2))))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
