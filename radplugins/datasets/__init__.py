@@ -1,5 +1,9 @@
 """Datasets and transforms, registered in MMPretrain's registries."""
 from .mura import MURA_BODY_PARTS, MuraDataset, normalize_body_part
+from .spine import NUM_DISC_SLICES, SpineDiscDataset
 from .transforms import *  # noqa: F401,F403
 
-__all__ = ['MURA_BODY_PARTS', 'MuraDataset', 'normalize_body_part']
+__all__ = [
+    'MURA_BODY_PARTS', 'MuraDataset', 'normalize_body_part',
+    'NUM_DISC_SLICES', 'SpineDiscDataset'
+]

@@ -1,4 +1,9 @@
 """Transforms for radiographs, registered in MMPretrain's TRANSFORMS."""
+from .disc_augment import (NUM_TTA_VIEWS, RandomDiscAugment,
+                           apply_disc_augment, disc_tta_views,
+                           invert_disc_augment, sample_disc_aug_params)
+from .disc_intensity import NormalizeDiscIntensity
+from .disc_loading import LoadDiscVolume, pad_slices
 from .gbp_normalize import GBPNormalize
 from .high_res import KeepHighRes
 from .intensity import RescaleIntensity
@@ -7,5 +12,8 @@ from .loading import LoadRadiograph
 
 __all__ = [
     'GBPNormalize', 'KeepHighRes', 'LetterboxResize', 'LoadRadiograph',
-    'RescaleIntensity'
+    'RescaleIntensity',
+    'LoadDiscVolume', 'NUM_TTA_VIEWS', 'NormalizeDiscIntensity',
+    'RandomDiscAugment', 'apply_disc_augment', 'disc_tta_views',
+    'invert_disc_augment', 'pad_slices', 'sample_disc_aug_params'
 ]
