@@ -51,3 +51,18 @@ def test_train_then_test_with_hotspots(spine_root, tmp_path):
     record = last_record(test_dir, 'spine/pfirrmann/avg_class_acc')
     assert any(k.startswith('spine_hotspot/') and k.endswith('/pointing')
                for k in record), record
+    # tools/infer.py on volume input: JSON and one strip per binary task.
+    volume = sorted(glob.glob(osp.join(spine_root, 'volumes', '*.npy')))[0]
+    out_dir = tmp_path / 'infer'
+    run([
+        sys.executable, 'tools/infer.py', CONFIG,
+        str(work_dir / 'epoch_2.pth'), volume, '--out-dir',
+        str(out_dir), '--cfg-options', 'model.hotspot_cfg.num_aug=2'
+    ])
+    name = osp.basename(volume)[:-4]
+    with open(out_dir / f'{name}.json') as f:
+        record = json.load(f)
+    assert set(record['predictions']) >= {'pfirrmann', 'lower_marrow'}
+    assert len(record['probabilities']['pfirrmann']) == 5
+    assert len(record['hotspots']) == 4
+    assert all(osp.isfile(out_dir / p) for p in record['hotspots'])
