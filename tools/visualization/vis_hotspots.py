@@ -15,7 +15,6 @@ import os
 import os.path as osp
 
 import cv2
-import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.runner import load_checkpoint
