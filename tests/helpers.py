@@ -104,3 +104,15 @@ def write_dicom(path, pixels, photometric='MONOCHROME2', preamble=True,
     ds.PixelData = pixels.astype(np.uint16).tobytes()
     ds.save_as(str(path), enforce_file_format=preamble)
     return str(path)
+
+
+def write_synthetic_spine(root: str, num_patients: int = 10,
+                          seed: int = 0) -> str:
+    """Write a tiny synthetic spine set (8/1/1 patients by default)."""
+    from radplugins.datasets.synthetic import (SyntheticSpineConfig,
+                                               generate_synthetic_spine)
+    generate_synthetic_spine(
+        root,
+        SyntheticSpineConfig(
+            num_patients=num_patients, missing_label_rate=0.1, seed=seed))
+    return root

@@ -4,10 +4,12 @@
   scores w.r.t. the input, batched, on the model's device.
 - :mod:`.local_entropy`: the paper's eq. (5) over a sliding window.
 - :mod:`.roi`: threshold, region box, map to the original, enlarge, crop.
+- :mod:`.evidence`: saliency averaged over inverted augmentations.
 """
 from .guided_backprop import (RULES, SwitchableReLU, backward_rule,
                               class_score_gradients, current_backward_rule,
                               record_relus, saliency, saliency_mode)
+from .evidence import evidence_hotspots
 from .local_entropy import local_entropy, quantize_saliency, saliency_entropy
 from .roi import (boxes_from_maps, crop_and_resize, fit_boxes, map_boxes,
                   map_thresholds, otsu_thresholds)
@@ -17,5 +19,6 @@ __all__ = [
     'class_score_gradients', 'crop_and_resize', 'current_backward_rule',
     'fit_boxes', 'local_entropy', 'map_boxes', 'map_thresholds',
     'otsu_thresholds', 'quantize_saliency', 'record_relus', 'saliency',
-    'saliency_entropy', 'saliency_mode'
+    'saliency_entropy', 'saliency_mode',
+    'evidence_hotspots'
 ]

@@ -13,3 +13,13 @@ __all__ = [
     'SyntheticMuraConfig', 'flag_probability', 'generate_synthetic_mura',
     'plan_dataset', 'render_image'
 ]
+from .spine_generator import (CSV_COLUMNS, DISC_LEVELS, LESION_TASKS,
+                              SPINE_NUM_CLASSES, SPINE_TASKS,
+                              SyntheticSpineConfig, generate_synthetic_spine,
+                              render_disc)
+
+__all__ += [
+    'CSV_COLUMNS', 'DISC_LEVELS', 'LESION_TASKS', 'SPINE_NUM_CLASSES',
+    'SPINE_TASKS', 'SyntheticSpineConfig', 'generate_synthetic_spine',
+    'render_disc'
+]

@@ -1,4 +1,10 @@
-"""Transforms for radiographs, registered in MMPretrain's TRANSFORMS."""
+"""Transforms for radiographs and disc volumes, registered in MMPretrain's
+TRANSFORMS."""
+from .disc_augment import (NUM_TTA_VIEWS, RandomDiscAugment,
+                           apply_disc_augment, disc_tta_views,
+                           invert_disc_augment, sample_disc_aug_params)
+from .disc_intensity import NormalizeDiscIntensity
+from .disc_loading import LoadDiscVolume, pad_slices
 from .flag_removal import FillFlagRegions
 from .gbp_normalize import GBPNormalize
 from .high_res import KeepHighRes
@@ -9,5 +15,8 @@ from .study_views import LoadStudyViews
 
 __all__ = [
     'FillFlagRegions', 'GBPNormalize', 'KeepHighRes', 'LetterboxResize',
-    'LoadRadiograph', 'LoadStudyViews', 'RescaleIntensity'
+    'LoadDiscVolume', 'LoadRadiograph', 'LoadStudyViews', 'NUM_TTA_VIEWS',
+    'NormalizeDiscIntensity', 'RandomDiscAugment', 'RescaleIntensity',
+    'apply_disc_augment', 'disc_tta_views', 'invert_disc_augment',
+    'pad_slices', 'sample_disc_aug_params'
 ]

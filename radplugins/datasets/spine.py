@@ -1,0 +1,205 @@
+"""Lumbar disc volumes with six radiological scores (SpineNet)."""
+import csv
+import os.path as osp
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+from mmengine.logging import print_log
+from mmpretrain.datasets import BaseDataset
+from mmpretrain.registry import DATASETS
+
+from .synthetic.spine_generator import (DISC_HEIGHT, DISC_LEVELS, DISC_WIDTH,
+                                        SPINE_NUM_CLASSES, SPINE_TASKS)
+
+NUM_DISC_SLICES = 9
+SPINE_SPLITS = ('train', 'val', 'test')
+
+
+def volume_shape(path: str) -> Tuple[int, ...]:
+    """Shape of a ``.npy`` (read from the header) or ``.npz`` volume.
+
+    Raises:
+        FileNotFoundError: If the file does not exist.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{path}: disc volume not found')
+    if path.endswith('.npz'):
+        with np.load(path) as archive:
+            return tuple(archive[_npz_key(archive, path)].shape)
+    return tuple(np.load(path, mmap_mode='r').shape)
+
+
+def _npz_key(archive, path: str) -> str:
+    if 'volume' in archive.files:
+        return 'volume'
+    if len(archive.files) == 1:
+        return archive.files[0]
+    raise ValueError(f'{path}: .npz holds {archive.files}; expected a '
+                     "'volume' array")
+
+
+def load_volume(path: str) -> np.ndarray:
+    """Read a ``(S, 112, 224)`` disc volume as float32."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{path}: disc volume not found')
+    if path.endswith('.npz'):
+        with np.load(path) as archive:
+            return archive[_npz_key(archive, path)].astype(np.float32)
+    return np.load(path).astype(np.float32)
+
+
+def parse_box(text: str, where: str) -> Optional[List[float]]:
+    """``'x1 y1 x2 y2'`` as four numbers, or None for a blank cell."""
+    if not text or not text.strip():
+        return None
+    parts = text.split()
+    try:
+        box = [float(v) for v in parts]
+    except ValueError:
+        box = []
+    if len(box) != 4 or box[2] < box[0] or box[3] < box[1]:
+        raise ValueError(f'{where}: bad vertebral-body box {text!r}; '
+                         "expected 'x1 y1 x2 y2' with x1 <= x2, y1 <= y2")
+    return box
+
+
+@DATASETS.register_module()
+class SpineDiscDataset(BaseDataset):
+    """One sagittal disc volume per sample with six radiological scores.
+
+    Layout (``data_root``)::
+
+        discs.csv           one row per disc, with a header:
+            patient, level, split, volume, pfirrmann, narrowing,
+            upper_endplate, lower_endplate, upper_marrow, lower_marrow
+            [, upper_body, lower_body, mask]
+        volumes/*.npy|npz   float (S, 112, 224), S <= 9 slices
+
+    ``level`` is one of T12-L1 ... L5-S1; ``split`` is train/val/test and is
+    per patient (a patient in two splits is an error). Pfirrmann is 1-5,
+    narrowing 0-3, the four others 0/1; a blank cell is a missing label,
+    stored as -1 and ignored by the loss and metrics. The optional
+    ``*_body`` columns are vertebral-body boxes ``x1 y1 x2 y2`` for
+    :class:`NormalizeDiscIntensity`; ``mask`` names an ``.npz`` of lesion
+    masks (synthetic data) for hotspot localisation.
+
+    Volumes with fewer than 9 slices are zero-padded by
+    :class:`LoadDiscVolume`; their number is logged here.
+
+    Args:
+        data_root (str): Folder with the CSV and the volumes.
+        split (str): ``'train'``, ``'val'`` or ``'test'``.
+        ann_file (str): CSV name, relative to ``data_root``.
+        pipeline (Sequence): Transforms.
+        test_mode (bool): Passed to BaseDataset.
+        **kwargs: Other BaseDataset arguments.
+    """
+
+    METAINFO = dict(
+        tasks=SPINE_TASKS, num_classes=SPINE_NUM_CLASSES)
+
+    def __init__(self,
+                 data_root: str,
+                 split: str = 'train',
+                 ann_file: str = 'discs.csv',
+                 pipeline: Sequence = (),
+                 test_mode: bool = False,
+                 **kwargs):
+        if split not in SPINE_SPLITS:
+            raise ValueError(f'unknown split {split!r}; expected one of '
+                             f'{SPINE_SPLITS}')
+        self.split = split
+        super().__init__(
+            ann_file=ann_file,
+            data_root=data_root,
+            pipeline=pipeline,
+            test_mode=test_mode,
+            **kwargs)
+
+    def load_data_list(self) -> List[dict]:
+        path = self.ann_file
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'{path}: spine CSV not found')
+        with open(path, newline='') as f:
+            reader = csv.DictReader(f)
+            missing = [c for c in ('patient', 'level', 'split', 'volume') +
+                       SPINE_TASKS if c not in (reader.fieldnames or [])]
+            if missing:
+                raise ValueError(f'{path}: missing columns {missing}')
+            rows = list(reader)
+        patient_split: Dict[str, Tuple[str, int]] = {}
+        data_list = []
+        padded = 0
+        for i, row in enumerate(rows, start=2):  # line 1 is the header
+            where = f'{path}:{i}'
+            patient, split = row['patient'].strip(), row['split'].strip()
+            if split not in SPINE_SPLITS:
+                raise ValueError(f'{where}: unknown split {split!r}')
+            first = patient_split.setdefault(patient, (split, i))
+            if first[0] != split:
+                raise ValueError(
+                    f'{where}: patient {patient!r} in split {split!r} but '
+                    f'in {first[0]!r} on line {first[1]}; splits must be '
+                    'per patient')
+            if row['level'].strip() not in DISC_LEVELS:
+                raise ValueError(f'{where}: unknown disc level '
+                                 f"{row['level']!r}; expected one of "
+                                 f'{DISC_LEVELS}')
+            if split != self.split:
+                continue
+            labels = self._parse_labels(row, where)
+            img_path = osp.join(self.data_root, row['volume'].strip())
+            shape = volume_shape(img_path)
+            if len(shape) != 3 or shape[1:] != (DISC_HEIGHT, DISC_WIDTH) \
+                    or not 1 <= shape[0] <= NUM_DISC_SLICES:
+                raise ValueError(
+                    f'{img_path}: disc volume of shape {shape}; expected '
+                    f'(S, {DISC_HEIGHT}, {DISC_WIDTH}) with 1 <= S <= '
+                    f'{NUM_DISC_SLICES} ({where})')
+            padded += shape[0] < NUM_DISC_SLICES
+            mask = (row.get('mask') or '').strip()
+            data_list.append(
+                dict(
+                    img_path=img_path,
+                    patient=patient,
+                    level=row['level'].strip(),
+                    num_slices=shape[0],
+                    task_labels=labels,
+                    upper_body=parse_box(row.get('upper_body', ''), where),
+                    lower_body=parse_box(row.get('lower_body', ''), where),
+                    mask_path=osp.join(self.data_root, mask) if mask else
+                    None))
+        if not data_list:
+            raise ValueError(f'{path}: no disc in split {self.split!r}')
+        print_log(
+            f'SpineDiscDataset {self.split}: {len(data_list)} discs, '
+            f'{padded} with fewer than {NUM_DISC_SLICES} slices '
+            '(zero-padded)',
+            logger='current')
+        self.num_padded = padded
+        return data_list
+
+    @staticmethod
+    def _parse_labels(row: dict, where: str) -> np.ndarray:
+        labels = np.full(len(SPINE_TASKS), -1, np.int64)
+        for t, (task, k) in enumerate(zip(SPINE_TASKS, SPINE_NUM_CLASSES)):
+            text = (row[task] or '').strip()
+            if not text:
+                continue
+            offset = 1 if task == 'pfirrmann' else 0
+            try:
+                value = int(text) - offset
+            except ValueError:
+                value = -1
+            if not 0 <= value < k:
+                raise ValueError(
+                    f'{where}: {task} grade {text!r} out of range '
+                    f'{offset}..{k - 1 + offset}')
+            labels[t] = value
+        return labels
+
+    def task_label_array(self) -> np.ndarray:
+        """``(N, 6)`` labels of all samples, -1 where missing."""
+        return np.stack([
+            self.get_data_info(i)['task_labels'] for i in range(len(self))
+        ]) if len(self) else np.zeros((0, len(SPINE_TASKS)), np.int64)

@@ -1,0 +1,206 @@
+"""SpineNet's invertible disc augmentation and its 54 test-time views.
+
+The training augmentation of SpineNet section 4 — rotation, translation in
+x, y and slices, scaling, an intensity shift and a slice-wise flip — is a
+batched function of explicit parameters, so the same parameters map a
+saliency map computed on an augmented volume back to the original frame
+(the evidence hotspots of section 3 average such maps).
+
+Order of the forward transform: flip the slice axis, shift slices by
+``dz`` (zero fill), warp each slice in-plane by ``p_aug = s R(angle)
+(p - c) + c + (tx, ty)`` (bilinear, zero fill), add ``intensity``.
+"""
+from typing import Dict, Optional, Tuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from mmcv.transforms import BaseTransform
+from mmpretrain.registry import TRANSFORMS
+
+AugParams = Dict[str, torch.Tensor]
+TTA_SHIFT = 16
+NUM_TTA_VIEWS = 54
+
+
+def sample_disc_aug_params(num: int,
+                           generator: Optional[torch.Generator] = None,
+                           max_angle: float = 15.0,
+                           max_shift: Tuple[float, float] = (32.0, 24.0),
+                           max_slice_shift: int = 2,
+                           scale_range: Tuple[float, float] = (0.9, 1.1),
+                           max_intensity: float = 0.1,
+                           flip_prob: float = 0.5) -> AugParams:
+    """Draw ``num`` parameter sets uniformly in the paper's ranges.
+
+    Returns:
+        dict: ``angle`` (degrees), ``tx``, ``ty`` (pixels), ``dz`` (slices,
+        int), ``scale``, ``intensity``, ``flip`` (bool); each ``(num,)``.
+    """
+
+    def uniform(low, high):
+        return low + (high - low) * torch.rand(num, generator=generator)
+
+    return dict(
+        angle=uniform(-max_angle, max_angle),
+        tx=uniform(-max_shift[0], max_shift[0]),
+        ty=uniform(-max_shift[1], max_shift[1]),
+        dz=torch.randint(
+            -max_slice_shift, max_slice_shift + 1, (num, ),
+            generator=generator),
+        scale=uniform(*scale_range),
+        intensity=uniform(-max_intensity, max_intensity),
+        flip=torch.rand(num, generator=generator) < flip_prob)
+
+
+def _affine_theta(params: AugParams, height: int, width: int,
+                  inverse: bool, device, dtype) -> torch.Tensor:
+    """``affine_grid`` matrices in normalised coordinates.
+
+    ``affine_grid`` maps output coordinates to where they are sampled in
+    the input. The forward warp samples the original at ``A^-1 (p - t)``;
+    its inverse samples the augmented volume at ``A p + t``.
+    """
+    angle = torch.deg2rad(params['angle'].to(device, dtype))
+    scale = params['scale'].to(device, dtype)
+    cos, sin = torch.cos(angle) * scale, torch.sin(angle) * scale
+    a = torch.stack([torch.stack([cos, -sin], -1),
+                     torch.stack([sin, cos], -1)], -2)  # (N, 2, 2)
+    t = torch.stack([params['tx'], params['ty']], -1).to(device, dtype)
+    half = torch.tensor([width / 2, height / 2], device=device, dtype=dtype)
+    if inverse:
+        m, offset = a, t
+    else:
+        m = torch.linalg.inv(a)
+        offset = -(m @ t.unsqueeze(-1)).squeeze(-1)
+    m = m * half[None, None, :] / half[None, :, None]  # D^-1 M D
+    return torch.cat([m, (offset / half).unsqueeze(-1)], -1)
+
+
+def _shift_slices(x: torch.Tensor, dz: torch.Tensor) -> torch.Tensor:
+    """``out[:, s] = x[:, s - dz]`` per sample, zero outside."""
+    num_slices = x.shape[1]
+    src = torch.arange(num_slices, device=x.device)[None] - dz.to(
+        x.device)[:, None]
+    valid = (src >= 0) & (src < num_slices)
+    index = src.clamp(0, num_slices - 1)
+    out = torch.gather(x, 1, index[:, :, None, None].expand_as(x))
+    return out * valid[:, :, None, None].to(x.dtype)
+
+
+def _flip_slices(x: torch.Tensor, flip: torch.Tensor) -> torch.Tensor:
+    flip = flip.to(x.device)[:, None, None, None]
+    return torch.where(flip, x.flip(1), x)
+
+
+def apply_disc_augment(volumes: torch.Tensor,
+                       params: AugParams,
+                       intensity: bool = True) -> torch.Tensor:
+    """Augment ``(N, S, H, W)`` volumes with per-sample ``params``."""
+    n, _, h, w = volumes.shape
+    x = _shift_slices(_flip_slices(volumes, params['flip']), params['dz'])
+    theta = _affine_theta(params, h, w, False, x.device, x.dtype)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    x = F.grid_sample(x, grid, align_corners=False)
+    if intensity:
+        x = x + params['intensity'].to(x)[:, None, None, None]
+    return x
+
+
+def invert_disc_augment(volumes: torch.Tensor,
+                        params: AugParams,
+                        intensity: bool = False) -> torch.Tensor:
+    """Map ``(N, S, H, W)`` arrays of the augmented frame (volumes or
+    saliency maps) back to the original frame; the inverse of
+    :func:`apply_disc_augment` up to interpolation and what left the
+    field of view. ``intensity`` also undoes the intensity shift (volumes;
+    saliency maps have none)."""
+    x = volumes
+    if intensity:
+        x = x - params['intensity'].to(x)[:, None, None, None]
+    theta = _affine_theta(params, x.shape[2], x.shape[3], True, x.device,
+                          x.dtype)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    x = F.grid_sample(x, grid, align_corners=False)
+    x = _shift_slices(x, -params['dz'])
+    return _flip_slices(x, params['flip'])
+
+
+def disc_tta_views(volumes: torch.Tensor,
+                   shift: int = TTA_SHIFT) -> torch.Tensor:
+    """SpineNet's 54 test-time views of each ``(N, S, H, W)`` volume.
+
+    The centre patch and the eight patches ``shift`` pixels away (zero
+    fill), each also reflected slice-wise, each seen through the slice
+    window moved by -1, 0 and +1 slices: 9 x 2 x 3 = 54 views.
+
+    Returns:
+        torch.Tensor: ``(N * 54, S, H, W)``, the 54 views of sample ``i`` at
+        rows ``54 i ... 54 i + 53``.
+    """
+    n, s, h, w = volumes.shape
+    padded = F.pad(volumes, (shift, shift, shift, shift, 1, 1))
+    views = []
+    for dz in (-1, 0, 1):
+        for dy in (-shift, 0, shift):
+            for dx in (-shift, 0, shift):
+                view = padded[:, 1 + dz:1 + dz + s,
+                              shift + dy:shift + dy + h,
+                              shift + dx:shift + dx + w]
+                views.append(view)
+                views.append(view.flip(1))
+    return torch.stack(views, 1).reshape(n * NUM_TTA_VIEWS, s, h, w)
+
+
+@TRANSFORMS.register_module()
+class RandomDiscAugment(BaseTransform):
+    """SpineNet's training augmentation of a disc volume, recorded.
+
+    Required keys: ``img`` (``(H, W, S)`` float).
+
+    Modified keys: ``img``.
+
+    Added keys: ``disc_aug`` (dict of the drawn parameters, floats), so
+    :func:`invert_disc_augment` can undo it.
+
+    Args:
+        max_angle (float): Rotation range in degrees (+-).
+        max_shift (tuple): x, y translation range in pixels (+-).
+        max_slice_shift (int): Slice translation range (+-).
+        scale_range (tuple): Scale factor range.
+        max_intensity (float): Additive intensity range (+-).
+        flip_prob (float): Probability of the slice-wise flip.
+    """
+
+    def __init__(self,
+                 max_angle: float = 15.0,
+                 max_shift: Tuple[float, float] = (32.0, 24.0),
+                 max_slice_shift: int = 2,
+                 scale_range: Tuple[float, float] = (0.9, 1.1),
+                 max_intensity: float = 0.1,
+                 flip_prob: float = 0.5):
+        self.kwargs = dict(
+            max_angle=max_angle,
+            max_shift=tuple(max_shift),
+            max_slice_shift=max_slice_shift,
+            scale_range=tuple(scale_range),
+            max_intensity=max_intensity,
+            flip_prob=flip_prob)
+
+    def transform(self, results: dict) -> dict:
+        # Seeded from numpy so MMEngine's worker seeding makes it
+        # reproducible.
+        generator = torch.Generator().manual_seed(
+            int(np.random.randint(0, 2**31 - 1)))
+        params = sample_disc_aug_params(1, generator, **self.kwargs)
+        volume = torch.from_numpy(
+            np.ascontiguousarray(results['img'].transpose(2, 0, 1)))[None]
+        out = apply_disc_augment(volume.float(), params)[0]
+        results['img'] = np.ascontiguousarray(
+            out.numpy().transpose(1, 2, 0))
+        results['disc_aug'] = {k: v.item() for k, v in params.items()}
+        return results
+
+    def __repr__(self) -> str:
+        args = ', '.join(f'{k}={v!r}' for k, v in self.kwargs.items())
+        return f'{self.__class__.__name__}({args})'

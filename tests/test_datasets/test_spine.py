@@ -1,0 +1,121 @@
+"""SpineDiscDataset: CSV parsing, splits, padding and bad input."""
+import csv
+import os.path as osp
+
+import numpy as np
+import pytest
+from mmpretrain.registry import DATASETS
+
+from tests.helpers import write_synthetic_spine
+
+
+@pytest.fixture(scope='module')
+def spine_root(tmp_path_factory):
+    return write_synthetic_spine(str(tmp_path_factory.mktemp('spine')))
+
+
+def build(root, split='train', **kwargs):
+    return DATASETS.build(
+        dict(type='SpineDiscDataset', data_root=root, split=split, **kwargs))
+
+
+def read_rows(root):
+    with open(osp.join(root, 'discs.csv'), newline='') as f:
+        return list(csv.DictReader(f))
+
+
+def write_rows(root, rows):
+    with open(osp.join(root, 'discs.csv'), 'w', newline='') as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def copy_set(src, dst):
+    import shutil
+    shutil.copytree(src, dst)
+    return str(dst)
+
+
+def test_loads_labels_missing_and_padding(spine_root):
+    rows = read_rows(spine_root)
+    dataset = build(spine_root)
+    train_rows = [r for r in rows if r['split'] == 'train']
+    assert len(dataset) == len(train_rows)
+    labels = dataset.task_label_array()
+    first = train_rows[0]
+    expected = [
+        int(first[t]) - (1 if t == 'pfirrmann' else 0) if first[t] else -1
+        for t in ('pfirrmann', 'narrowing', 'upper_endplate',
+                  'lower_endplate', 'upper_marrow', 'lower_marrow')
+    ]
+    assert labels[0].tolist() == expected
+    blanks = sum(r[t] == '' for r in train_rows
+                 for t in ('pfirrmann', 'narrowing', 'upper_endplate',
+                           'lower_endplate', 'upper_marrow', 'lower_marrow'))
+    assert blanks > 0 and (labels == -1).sum() == blanks
+    short = sum(
+        np.load(osp.join(spine_root, r['volume']), mmap_mode='r').shape[0] < 9
+        for r in train_rows)
+    assert dataset.num_padded == short > 0
+    # Patients never cross splits.
+    val = build(spine_root, 'val')
+    assert not {dataset.get_data_info(i)['patient']
+                for i in range(len(dataset))} & {
+                    val.get_data_info(i)['patient'] for i in range(len(val))}
+
+
+def test_pipeline_pads_to_nine_slices(spine_root):
+    dataset = build(
+        spine_root,
+        pipeline=[dict(type='LoadDiscVolume', with_masks=True)])
+    for i in range(len(dataset)):
+        info = dataset.get_data_info(i)
+        if info['num_slices'] < 9:
+            break
+    out = dataset[i]
+    raw = np.load(info['img_path'])
+    assert out['img'].shape == (112, 224, 9)
+    before = out['pad_slices']
+    assert before == (9 - raw.shape[0]) // 2
+    np.testing.assert_array_equal(
+        out['img'][..., before:before + raw.shape[0]],
+        raw.transpose(1, 2, 0))
+    assert not out['img'][..., :before].any()
+    assert out['gt_masks'].shape == (4, 9, 112, 224)
+
+
+def test_grade_out_of_range_names_row(spine_root, tmp_path):
+    root = copy_set(spine_root, tmp_path / 'bad')
+    rows = read_rows(root)
+    rows[3]['pfirrmann'] = '6'
+    write_rows(root, rows)
+    with pytest.raises(ValueError, match=r"discs.csv:5: pfirrmann grade "
+                       r"'6' out of range 1..5"):
+        build(root, split=rows[3]['split'])
+
+
+def test_missing_file_and_wrong_shape(spine_root, tmp_path):
+    root = copy_set(spine_root, tmp_path / 'bad')
+    rows = read_rows(root)
+    rows[0]['volume'] = 'volumes/nowhere.npy'
+    write_rows(root, rows)
+    with pytest.raises(FileNotFoundError, match='nowhere.npy'):
+        build(root)
+    rows = read_rows(spine_root)
+    np.save(osp.join(root, rows[0]['volume']), np.zeros((9, 100, 224)))
+    write_rows(root, rows)
+    with pytest.raises(ValueError,
+                       match=r'patient00000_T12-L1.npy: disc volume of '
+                       r'shape \(9, 100, 224\)'):
+        build(root)
+
+
+def test_patient_in_two_splits(spine_root, tmp_path):
+    root = copy_set(spine_root, tmp_path / 'bad')
+    rows = read_rows(root)
+    rows[1]['split'] = 'test'
+    write_rows(root, rows)
+    with pytest.raises(ValueError, match="patient 'patient00000' in split "
+                       "'test' but in 'train' on line 2"):
+        build(root)

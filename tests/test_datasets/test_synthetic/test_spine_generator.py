@@ -1,0 +1,58 @@
+"""The synthetic spine generator draws what its labels say."""
+import numpy as np
+
+from radplugins.datasets.synthetic import (LESION_TASKS, SyntheticSpineConfig,
+                                           render_disc)
+
+
+def labels(**overrides):
+    base = dict(
+        pfirrmann=0,
+        narrowing=0,
+        upper_endplate=0,
+        lower_endplate=0,
+        upper_marrow=0,
+        lower_marrow=0)
+    base.update(overrides)
+    return base
+
+
+def render(seed=0, **overrides):
+    cfg = SyntheticSpineConfig(noise_sigma=0.0, bias_strength=0.0)
+    return render_disc(
+        labels(**overrides), 9, cfg, np.random.default_rng(seed))
+
+
+def test_masks_follow_labels_and_sides():
+    _, masks, _ = render()
+    assert not any(m.any() for m in masks.values())
+    for task in LESION_TASKS:
+        _, masks, boxes = render(**{task: 1})
+        assert masks[task].any(), task
+        assert sum(m.any() for m in masks.values()) == 1
+        rows = np.nonzero(masks[task])[1]
+        disc_centre = (boxes[0][3] + boxes[1][1]) / 2
+        upper = task.startswith('upper')
+        assert (rows < disc_centre).all() if upper else \
+            (rows > disc_centre).all(), task
+
+
+def test_narrowing_shrinks_the_disc_and_pfirrmann_darkens_it():
+    heights = []
+    for grade in range(4):
+        _, _, boxes = render(narrowing=grade)
+        heights.append(boxes[1][1] - boxes[0][3])
+    assert heights == sorted(heights, reverse=True) and \
+        heights[0] - heights[3] >= 12
+    centre = []
+    for grade in range(5):
+        volume, _, _ = render(pfirrmann=grade)
+        centre.append(volume[4, 54:58, 100:124].mean())
+    assert all(a > b for a, b in zip(centre, centre[1:]))
+
+
+def test_lesion_changes_the_pixels_inside_its_mask():
+    clean, _, _ = render(seed=3)
+    marrow, masks, _ = render(seed=3, lower_marrow=1)
+    inside = masks['lower_marrow']
+    assert (marrow[inside] - clean[inside]).mean() > 0.3

@@ -1,0 +1,65 @@
+"""SpineGradingMetric vs scikit-learn; hotspot localisation by hand."""
+import numpy as np
+import torch
+from mmpretrain.registry import METRICS
+from sklearn.metrics import balanced_accuracy_score, confusion_matrix
+
+from radplugins.evaluation.metrics.spine_hotspot_localization import \
+    hotspot_scores
+
+
+def test_average_class_accuracy_matches_sklearn_with_missing_labels():
+    rng = np.random.default_rng(0)
+    n = 200
+    k = (5, 4, 2, 2, 2, 2)
+    labels = np.stack([rng.integers(0, c, n) for c in k], 1)
+    preds = np.where(
+        rng.random((n, 6)) < 0.6, labels,
+        np.stack([rng.integers(0, c, n) for c in k], 1))
+    labels[rng.random((n, 6)) < 0.1] = -1
+    metric = METRICS.build(dict(type='SpineGradingMetric'))
+    results = []
+    for i in range(n):
+        scores = {
+            t: torch.nn.functional.one_hot(
+                torch.tensor(int(preds[i, j])), c).float()
+            for j, (t, c) in enumerate(zip(metric.tasks, k))
+        }
+        results.append(dict(task_scores=scores, task_labels=labels[i]))
+    metric.process(None, results)
+    got = metric.evaluate(n)
+    means = []
+    for j, task in enumerate(metric.tasks):
+        valid = labels[:, j] >= 0
+        ref = balanced_accuracy_score(labels[valid, j], preds[valid, j])
+        assert abs(got[f'spine/{task}/avg_class_acc'] - ref) < 1e-12
+        means.append(ref)
+    assert abs(got['spine/mean_avg_class_acc'] - np.mean(means)) < 1e-12
+    valid = labels[:, 0] >= 0
+    assert got['spine/pfirrmann/acc_pm1'] == np.mean(
+        np.abs(labels[valid, 0] - preds[valid, 0]) <= 1)
+    valid = labels[:, 1] >= 0
+    assert abs(got['spine/narrowing/binary_avg_class_acc'] -
+               balanced_accuracy_score(labels[valid, 1] > 0,
+                                       preds[valid, 1] > 0)) < 1e-12
+
+
+def test_confusion_matches_sklearn():
+    from radplugins.evaluation.metrics.spine_grading import confusion
+    gt = np.array([0, 1, 2, 2, 3, 0])
+    pr = np.array([0, 2, 2, 1, 3, 3])
+    np.testing.assert_array_equal(
+        confusion(gt, pr, 4), confusion_matrix(gt, pr, labels=range(4)))
+
+
+def test_pointing_and_mass_by_hand():
+    hotspot = np.zeros((2, 4, 4))
+    hotspot[1, 2, 2] = 3.0
+    hotspot[0, 0, 0] = 1.0
+    mask = np.zeros((2, 4, 4), bool)
+    mask[1, 2:, 2:] = True
+    assert hotspot_scores(hotspot, mask) == dict(pointing=1.0, mass=0.75)
+    mask2 = np.zeros((2, 4, 4), bool)
+    mask2[1, 0, 0] = True
+    assert hotspot_scores(hotspot, mask2)['pointing'] == 0.0
+    assert hotspot_scores(hotspot, mask2, tolerance=2)['pointing'] == 1.0

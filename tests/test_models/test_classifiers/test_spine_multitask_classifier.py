@@ -1,0 +1,137 @@
+"""SpineMultiTaskClassifier: branch points, loss, TTA and hotspots."""
+import numpy as np
+import pytest
+import torch
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+
+from radplugins.datasets.transforms import disc_tta_views
+
+WIDTHS = (4, 8, 8, 8, 8, 16, 16)
+
+
+def build(branch_point='conv5', **kwargs):
+    torch.manual_seed(0)
+    return MODELS.build(
+        dict(
+            type='SpineMultiTaskClassifier',
+            backbone=dict(type='VGGM1024', widths=WIDTHS),
+            branch_point=branch_point,
+            **kwargs))
+
+
+@pytest.mark.parametrize(
+    'point', ['conv1', 'conv2', 'conv3', 'conv4', 'conv5', 'fc6', 'fc7',
+              None])
+def test_shapes_and_sharing_for_every_branch_point(point):
+    model = build(point)
+    logits = model(torch.rand(2, 9, 112, 224))
+    assert [tuple(lg.shape) for lg in logits] == [(2, 5), (2, 4), (2, 2),
+                                                   (2, 2), (2, 2), (2, 2)]
+    shared = len(model.trunk)
+    assert shared == (0 if point is None else
+                      ['conv1', 'conv2', 'conv3', 'conv4', 'conv5', 'fc6',
+                       'fc7'].index(point) + 1)
+    assert all(len(t) == 7 - shared for t in model.towers)
+    if 0 < 7 - shared:
+        # Towers are separate parameters, differently initialised.
+        w0 = next(model.towers[0].parameters())
+        w1 = next(model.towers[1].parameters())
+        assert w0 is not w1 and not torch.equal(w0, w1)
+
+
+def samples(labels):
+    out = []
+    for row in labels:
+        s = DataSample()
+        s.set_field(np.array(row), 'task_labels')
+        out.append(s)
+    return out
+
+
+def test_loss_with_missing_labels_and_a_task_without_any():
+    model = build()
+    labels = [[0, 1, -1, 0, 1, -1], [4, -1, -1, 1, 0, -1],
+              [2, 3, -1, -1, 1, -1]]
+    model.set_class_frequencies(np.array(labels))
+    losses = model.loss(torch.rand(3, 9, 112, 224), samples(labels))
+    assert set(losses) == {
+        'loss_pfirrmann', 'loss_narrowing', 'loss_upper_endplate',
+        'loss_lower_endplate', 'loss_upper_marrow', 'loss_lower_marrow'
+    }
+    assert losses['loss_upper_endplate'].item() == 0.0
+    assert losses['loss_lower_marrow'].item() == 0.0
+    total = sum(losses.values())
+    assert torch.isfinite(total) and total.item() > 0
+    total.backward()
+    assert all(
+        torch.isfinite(p.grad).all() for p in model.parameters()
+        if p.grad is not None)
+    # alpha = 1 / freq: narrowing labels 1 and 3, once each.
+    np.testing.assert_allclose(
+        model.class_weights('narrowing').numpy(), [0, 2, 0, 2])
+
+
+def test_tta_averages_the_54_views():
+    model = build(tta=True, tta_chunk=1).eval()
+    x = torch.rand(2, 9, 112, 224)
+    with torch.no_grad():
+        got = model.predict_scores(x)
+        model.tta = False
+        views = model.predict_scores(disc_tta_views(x))
+    for g, v in zip(got, views):
+        torch.testing.assert_close(g, v.view(2, 54, -1).mean(1))
+    assert not torch.allclose(got[0], views[0][26::54])
+
+
+class LinearTasks(torch.nn.Module):
+    """Linear scores: y_c = <w_c, x>, the analytic hotspot is |w_c|."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(1)
+        self.w = torch.nn.Parameter(torch.randn(2, 9, 112, 224))
+
+    def forward(self, x):
+        return [torch.einsum('nshw,cshw->nc', x, self.w)]
+
+
+def test_hotspot_of_a_linear_model_is_abs_w():
+    from radplugins.saliency import evidence_hotspots
+    model = LinearTasks()
+    x = torch.rand(3, 9, 112, 224)
+    targets = torch.tensor([[0], [1], [1]])
+    maps = evidence_hotspots(model, model, x, targets, [0], num_aug=0)
+    expected = model.w.detach().abs()[targets[:, 0]]
+    torch.testing.assert_close(maps[:, 0], expected)
+    # Under a slice flip the network sees x[flip]; the gradient w.r.t.
+    # the original x is |w| flipped back (the chain rule of a
+    # permutation), which the inverse warp must reproduce exactly. An
+    # intensity shift does not change a linear model's gradient.
+    maps = evidence_hotspots(
+        model, model, x, targets, [0], num_aug=4,
+        aug_kwargs=dict(max_angle=0, max_shift=(0, 0), max_slice_shift=0,
+                        scale_range=(1, 1), max_intensity=0.1,
+                        flip_prob=1.0),
+        generator=torch.Generator().manual_seed(0))
+    # affine_grid's identity is exact only to float rounding.
+    torch.testing.assert_close(
+        maps[:, 0], expected.flip(1), atol=1e-4, rtol=1e-4)
+
+
+def test_predict_stores_scores_and_hotspots():
+    model = build(hotspot_cfg=dict(enabled=True, num_aug=2,
+                                   target='positive')).eval()
+    out = model.predict(torch.rand(2, 9, 112, 224))
+    assert out[0].task_preds.shape == (6, )
+    assert out[0].hotspots.shape == (4, 9, 112, 224)
+    assert out[0].hotspot_tasks == ('upper_endplate', 'lower_endplate',
+                                    'upper_marrow', 'lower_marrow')
+    assert (out[0].hotspots >= 0).all()
+    # Model restored: training mode untouched, parameters trainable.
+    assert all(p.requires_grad for p in model.parameters())
+
+
+def test_unknown_branch_point():
+    with pytest.raises(ValueError, match="unknown branch point 'conv9'"):
+        build('conv9')

@@ -1,0 +1,58 @@
+"""extract_disc_volumes.py: rotate, crop 1:2, pick 9 slices, write."""
+import csv
+import os.path as osp
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.join(ROOT, 'tools', 'dataset_converters'))
+from extract_disc_volumes import extract_disc  # noqa: E402
+
+
+def band_stack():
+    stack = np.zeros((12, 300, 400), np.float32)
+    stack[:, 140:160, 100:300] = 1  # a 20 px disc, 200 px wide
+    stack[np.arange(12), 0, 0] = np.arange(12)  # slice tags
+    return stack
+
+
+def test_horizontal_disc_is_centred_and_scaled():
+    volume = extract_disc(band_stack(), 199.5, 149.5, 0, 200, 6, 1.2)
+    assert volume.shape == (9, 112, 224)
+    rows = np.nonzero(volume[4].sum(1) > 0.5 * 224 / 1.2 * 0.5)[0]
+    cols = np.nonzero(volume[4].sum(0) > 0.5)[0]
+    # 240 px of the slice -> 224 px: the 20 x 200 band becomes ~19 x 187.
+    assert abs((rows[0] + rows[-1]) / 2 - 55.5) <= 1
+    assert abs(len(cols) - 200 * 224 / 240) <= 2
+
+
+def test_tilted_disc_is_rotated_back_and_slices_padded():
+    stack = band_stack()
+    m = cv2.getRotationMatrix2D((199.5, 149.5), 30, 1.0)
+    tilted = np.stack([cv2.warpAffine(s, m, (400, 300)) for s in stack])
+    flat = extract_disc(stack, 199.5, 149.5, 0, 200, 6)
+    back = extract_disc(tilted, 199.5, 149.5, 30, 200, 6)
+    assert np.abs(back[4] - flat[4])[20:92, 30:194].mean() < 0.01
+    edge = extract_disc(stack, 199.5, 149.5, 0, 200, 1)
+    assert not edge[:3].any() and edge[3:].any()  # slices -3..-1 are zero
+
+
+def test_tool_writes_the_dataset_format(tmp_path):
+    np.save(tmp_path / 'stack.npy', band_stack())
+    with open(tmp_path / 'ann.csv', 'w') as f:
+        f.write('patient,level,split,stack,cx,cy,angle,width,mid_slice,'
+                'pfirrmann\np1,L4-L5,train,stack.npy,199.5,149.5,0,200,6,3\n')
+    subprocess.run([
+        sys.executable, 'tools/dataset_converters/extract_disc_volumes.py',
+        str(tmp_path / 'ann.csv'), '--out',
+        str(tmp_path / 'out')
+    ], cwd=ROOT, check=True, capture_output=True)
+    with open(tmp_path / 'out' / 'discs.csv') as f:
+        rows = list(csv.DictReader(f))
+    assert rows[0]['volume'] == 'volumes/p1_L4-L5.npy'
+    assert rows[0]['pfirrmann'] == '3' and rows[0]['narrowing'] == ''
+    assert np.load(tmp_path / 'out' / rows[0]['volume']).shape == (9, 112,
+                                                                     224)

@@ -1,0 +1,46 @@
+"""Write a synthetic lumbar disc set in SpineDiscDataset's format.
+
+Volumes, lesion masks and ``discs.csv`` (see
+``radplugins/datasets/synthetic/spine_generator.py``). Every field of
+``SyntheticSpineConfig`` with a scalar value is an option.
+
+Example::
+
+    python tools/dataset_converters/make_synthetic_spine.py \\
+        --out data/synthetic_spine --num-patients 200
+"""
+import argparse
+import time
+from dataclasses import fields
+
+from radplugins.datasets.synthetic import (SyntheticSpineConfig,
+                                           generate_synthetic_spine)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--out', required=True, help='output folder')
+    for f in fields(SyntheticSpineConfig):
+        if f.type in (int, float, 'int', 'float'):
+            kind = int if f.type in (int, 'int') else float
+            parser.add_argument(
+                '--' + f.name.replace('_', '-'),
+                type=kind,
+                default=f.default,
+                help=f'default {f.default}')
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = SyntheticSpineConfig(**{
+        f.name: getattr(args, f.name)
+        for f in fields(SyntheticSpineConfig) if hasattr(args, f.name)
+    })
+    start = time.perf_counter()
+    path = generate_synthetic_spine(args.out, cfg)
+    print(f'wrote {path} in {time.perf_counter() - start:.1f} s')
+
+
+if __name__ == '__main__':
+    main()
