@@ -6,9 +6,9 @@ PYTHON_BASE ?= python3.11
 VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO_DATA ?= data/synthetic_mura
-DEMO_CONFIG ?= configs/mura/baseline_resnet18_1xb16_8e_synthetic-mura.py
-DEMO_FT_CONFIG ?= configs/mura/baseline_resnet18_1xb16_3e-ft_synthetic-mura.py
-DEMO_ZOOM_CONFIG ?= configs/mura/zoom_resnet18_1xb16_3e-ft_synthetic-mura.py
+DEMO_CONFIG ?= configs/mura/baseline_resnetv1d18_1xb16_8e_synthetic-mura.py
+DEMO_FT_CONFIG ?= configs/mura/baseline_resnetv1d18_1xb16_3e-ft_synthetic-mura.py
+DEMO_ZOOM_CONFIG ?= configs/mura/zoom_resnetv1d18_1xb16_3e-ft_synthetic-mura.py
 DEMO_WORK_DIR ?= work_dirs/demo
 PYTEST_ARGS ?=
 

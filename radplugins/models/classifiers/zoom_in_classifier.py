@@ -1,4 +1,5 @@
 """Learn to zoom from network response (paper §III-C, Fig. 2)."""
+import warnings
 from contextlib import nullcontext
 from typing import Callable, Dict, List, Optional, Sequence
 
@@ -130,6 +131,30 @@ class ZoomInClassifier(ImageClassifier):
         self.combine = combine
         self.return_maps = return_maps
         self.backward_per_scale = backward_per_scale
+        self._warn_about_strided_pointwise_convs()
+
+    def _warn_about_strided_pointwise_convs(self) -> None:
+        """Warn when the saliency will reach the input on a lattice.
+
+        A strided 1x1 convolution (ResNet's shortcut downsampling) passes
+        gradient only to every other pixel. In a trained ResNet the guided
+        signal flows mostly through those shortcuts, so the saliency becomes
+        a lattice of spots one total stride apart and the entropy ROI lands
+        on a lattice point, not on the evidence.
+        """
+        strided = [
+            name for name, m in self.backbone.named_modules()
+            if isinstance(m, torch.nn.Conv2d) and m.kernel_size == (1, 1)
+            and max(m.stride) > 1
+        ]
+        if strided:
+            more = f' and {len(strided) - 1} more' if len(strided) > 1 else ''
+            warnings.warn(
+                f'the backbone has strided 1x1 convolutions ({strided[0]}'
+                f'{more}): their gradient reaches only every other pixel, so the '
+                'saliency of a trained network tends to be a lattice of '
+                'spots; prefer average-pool shortcuts (e.g. ResNetV1d, or '
+                'avg_down=True) or a VGG-style backbone', UserWarning)
 
     # ------------------------------------------------------------------
     # geometry helpers

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -189,3 +191,12 @@ def test_gray_copies_zoom_like_three_channel_copies():
         torch.testing.assert_close(gray.zoom_boxes, colour.zoom_boxes)
         torch.testing.assert_close(
             gray.scale_scores, colour.scale_scores, atol=1e-5, rtol=1e-4)
+
+
+def test_warns_about_shortcuts_that_make_a_saliency_lattice():
+    with pytest.warns(UserWarning, match=r'strided 1x1.*layer2\.0\.'
+                      r'downsample\.0 and 2 more.*ResNetV1d'):
+        build()
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        build(backbone=dict(type='ResNetV1d', depth=18, out_indices=(3, )))
