@@ -141,14 +141,30 @@ def is_study_pipeline(pipeline: Sequence[dict]) -> bool:
         for step in pipeline)
 
 
-def build_samples(rows: List[Tuple[int, str]], data_root: str,
-                  per_study: bool) -> List[dict]:
+def study_num_views(pipeline: Sequence[dict]) -> Optional[int]:
+    """``num_views`` of the study loading step, None for image pipelines."""
+    for step in pipeline:
+        if isinstance(step, dict) and str(step.get('type', '')).split(
+                '.')[-1] in STUDY_LOADERS:
+            return int(step.get('num_views', 6))
+    return None
+
+
+def build_samples(rows: List[Tuple[int, str]],
+                  data_root: str,
+                  per_study: bool,
+                  num_views: Optional[int] = None) -> List[dict]:
     """The pipeline inputs: one per image, or one per study.
+
+    A study with more than ``num_views`` views keeps its first
+    ``num_views``, as :class:`MuraStudyDataset` does in test mode; how many
+    studies were cut is printed on stderr.
 
     Args:
         rows (list[tuple[int, str]]): From :func:`read_image_list`.
         data_root (str): Relative paths are joined to it.
         per_study (bool): Group the images of a study into one sample.
+        num_views (int, optional): Most views a study sample holds.
 
     Returns:
         list[dict]: Pipeline inputs with ``study_id`` (the study path as in
@@ -173,6 +189,14 @@ def build_samples(rows: List[Tuple[int, str]], data_root: str,
         else:
             images.append(dict(img_path=full, study_id=study, rows=[row]))
     out = list(samples.values()) if per_study else images
+    if per_study and num_views:
+        cut = [s for s in out if len(s['img_paths']) > num_views]
+        for sample in cut:
+            sample['img_paths'] = sample['img_paths'][:num_views]
+        if cut:
+            print(f'{len(cut)} of {len(out)} studies have more than '
+                  f'{num_views} views; each is given its first {num_views}',
+                  file=sys.stderr)
     for idx, sample in enumerate(out):
         sample['sample_idx'] = idx
     return out
@@ -239,7 +263,8 @@ def predict_studies(model: torch.nn.Module, rows: List[Tuple[int, str]],
     if positive is None:
         raise ValueError('the model has no positive class: classes '
                          f'{model.dataset_meta.get("classes")!r}')
-    samples = build_samples(rows, data_root, per_study)
+    samples = build_samples(rows, data_root, per_study,
+                            study_num_views(steps))
     probs = predict_positive_probs(model, pipeline, samples, batch_size,
                                    positive)
     # Labels are unknown here; the metric's aggregation only needs them to

@@ -153,3 +153,40 @@ def load_tool():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def test_study_models_get_one_sample_per_study_cut_to_num_views(
+        checkpoint_and_data, capsys):
+    _, data_root = checkpoint_and_data
+    tool = load_tool()
+    rows = [(1, 'MURA-v1.1/valid/XR_HAND/p1/s1/a.png'),
+            (2, 'MURA-v1.1/valid/XR_HAND/p2/s1/a.png')]
+    rows += [(3 + i, f'MURA-v1.1/valid/XR_HAND/p1/s1/v{i}.png')
+             for i in range(4)]
+    root = osp.join(data_root, 'views')
+    for _, path in rows:
+        full = osp.join(root, path)
+        __import__('os').makedirs(osp.dirname(full), exist_ok=True)
+        open(full, 'wb').close()
+    samples = tool.build_samples(rows, root, per_study=True, num_views=3)
+    assert [s['study_id'] for s in samples] == [
+        'MURA-v1.1/valid/XR_HAND/p1/s1/', 'MURA-v1.1/valid/XR_HAND/p2/s1/'
+    ]
+    assert [osp.basename(p) for p in samples[0]['img_paths']] == [
+        'a.png', 'v0.png', 'v1.png'
+    ]
+    assert samples[0]['rows'] == [1, 3, 4, 5, 6]
+    assert '1 of 2 studies have more than 3 views' in capsys.readouterr().err
+
+    from mmengine.config import Config
+    from radplugins.apis import init_model
+    model = init_model(
+        Config.fromfile(
+            osp.join(ROOT, 'tests', 'data',
+                     'tiny_latefusion_resnet18_synthetic-mura.py')))
+    images = tool.read_image_list(
+        osp.join(data_root, 'MURA-v1.1', 'valid_image_paths.csv'))
+    predictions = tool.predict_studies(model, images, data_root)
+    assert [s for s, _ in predictions] == list(
+        OrderedDict.fromkeys(osp.dirname(p) + '/' for _, p in images))
+    assert {label for _, label in predictions} <= {0, 1}
