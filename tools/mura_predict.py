@@ -236,11 +236,12 @@ def predict_positive_probs(model: torch.nn.Module, pipeline: Compose,
     return np.asarray(probs, dtype=np.float64)
 
 
-def predict_studies(model: torch.nn.Module, rows: List[Tuple[int, str]],
-                    data_root: str = '.',
-                    batch_size: Optional[int] = None
-                    ) -> List[Tuple[str, int]]:
-    """Study labels for a list of image paths.
+def predict_study_probs(model: torch.nn.Module,
+                        rows: List[Tuple[int, str]],
+                        data_root: str = '.',
+                        batch_size: Optional[int] = None
+                        ) -> Tuple[List[str], np.ndarray]:
+    """Study probabilities of being abnormal for a list of image paths.
 
     Args:
         model (torch.nn.Module): From :func:`radplugins.apis.init_model`.
@@ -249,8 +250,8 @@ def predict_studies(model: torch.nn.Module, rows: List[Tuple[int, str]],
         batch_size (int, optional): Default: the config's test batch size.
 
     Returns:
-        list[tuple[str, int]]: ``(study path, label)`` in order of first
-        appearance.
+        tuple[list[str], np.ndarray]: Study paths in order of first
+        appearance and the mean positive probability of each one's views.
     """
     cfg = model.cfg
     steps = list(cfg.test_dataloader.dataset.pipeline)
@@ -272,7 +273,30 @@ def predict_studies(model: torch.nn.Module, rows: List[Tuple[int, str]],
     study_ids = [s['study_id'] for s in samples]
     ids, study_probs, _ = MuraKappa.aggregate_studies(
         study_ids, probs, np.zeros(len(study_ids), dtype=np.int64))
-    threshold = evaluator_threshold(cfg)
+    return ids, study_probs
+
+
+def predict_studies(model: torch.nn.Module,
+                    rows: List[Tuple[int, str]],
+                    data_root: str = '.',
+                    batch_size: Optional[int] = None
+                    ) -> List[Tuple[str, int]]:
+    """Study labels for a list of image paths.
+
+    Args:
+        model (torch.nn.Module): From :func:`radplugins.apis.init_model`.
+        rows (list[tuple[int, str]]): ``(row, image path)``.
+        data_root (str): Relative paths are joined to it.
+        batch_size (int, optional): Default: the config's test batch size.
+
+    Returns:
+        list[tuple[str, int]]: ``(study path, label)`` in order of first
+        appearance; 1 when the study's probability is strictly greater than
+        the metric's threshold.
+    """
+    ids, study_probs = predict_study_probs(model, rows, data_root,
+                                           batch_size)
+    threshold = evaluator_threshold(model.cfg)
     return [(sid, int(p > threshold)) for sid, p in zip(ids, study_probs)]
 
 

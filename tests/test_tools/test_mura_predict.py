@@ -86,6 +86,19 @@ def test_labels_match_the_study_predictions_of_test_py(
         f'{study},{int(sum(p) / len(p) > 0.5)}'
         for study, p in views.items()
     ]
+    # The labels alone could agree by chance (a barely trained model may
+    # call every study one class), so the probabilities must agree too.
+    from mmengine.config import Config
+    from radplugins.apis import init_model
+    tool = load_tool()
+    ids, probs = tool.predict_study_probs(
+        init_model(Config.fromfile(CONFIG), checkpoint),
+        tool.read_image_list(
+            osp.join(data_root, 'MURA-v1.1', 'valid_image_paths.csv')),
+        data_root)
+    assert ids == list(views)
+    assert probs.tolist() == pytest.approx(
+        [sum(p) / len(p) for p in views.values()], abs=1e-6)
 
     images = read_lines(osp.join(data_root, 'MURA-v1.1',
                                  'valid_image_paths.csv'))
