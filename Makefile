@@ -10,6 +10,7 @@ DEMO_CONFIG ?= configs/mura/baseline_resnetv1d18_1xb16_8e_synthetic-mura.py
 DEMO_FT_CONFIG ?= configs/mura/baseline_resnetv1d18_1xb16_3e-ft_synthetic-mura.py
 DEMO_ZOOM_CONFIG ?= configs/mura/zoom_resnetv1d18_1xb16_3e-ft_synthetic-mura.py
 DEMO_WORK_DIR ?= work_dirs/demo
+BENCH_CONFIG ?= configs/mura/baseline_resnet18_1xb16_8e_synthetic-mura.py
 PYTEST_ARGS ?=
 
 .PHONY: env test demo demo-data bench clean
@@ -50,7 +51,7 @@ demo: env demo-data
 		--work-dir $(DEMO_WORK_DIR)/zoom/test --data-root $(DEMO_DATA)
 
 bench: env demo-data
-	$(PY) tools/analysis_tools/benchmark_train.py $(DEMO_CONFIG) \
+	$(PY) tools/analysis_tools/benchmark_train.py $(BENCH_CONFIG) \
 		--data-root $(DEMO_DATA)
 
 clean:
