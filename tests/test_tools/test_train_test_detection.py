@@ -175,3 +175,64 @@ def test_remove_flags_dry_run_and_real_run(trained, data_root, tmp_path,
         np.testing.assert_array_equal(dst[~mask], src[~mask])
         changed += int((dst != src).any())
     assert changed > 0
+
+
+def test_remove_flags_fills_predicted_masks_not_their_boxes():
+    """A mask detector's flags become polygons that rasterise back to the
+    predicted masks, so only the marker's own pixels are filled."""
+    import cv2
+    import numpy as np
+    import torch
+    from mmdet.structures import DetDataSample
+    from mmengine.structures import InstanceData
+
+    from radplugins.datasets.transforms.flag_removal import (fill_regions,
+                                                             regions_to_mask)
+    spec = importlib.util.spec_from_file_location(
+        'remove_flags', osp.join(ROOT, 'tools', 'remove_flags.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    height, width = 60, 80
+    disc = np.zeros((height, width), np.uint8)
+    cv2.circle(disc, (30, 25), 9, 1, thickness=-1)
+    ring = np.zeros((height, width), np.uint8)
+    cv2.circle(ring, (62, 40), 8, 1, thickness=-1)
+    cv2.circle(ring, (62, 40), 3, 0, thickness=-1)  # a ring-shaped marker
+    masks = np.stack([disc, ring, disc]).astype(bool)
+    inst = InstanceData()
+    inst.bboxes = torch.tensor([[21.0, 16.0, 40.0, 35.0],
+                                [54.0, 32.0, 71.0, 49.0],
+                                [21.0, 16.0, 40.0, 35.0]])
+    inst.labels = torch.tensor([0, 0, 1])
+    inst.scores = torch.tensor([0.9, 0.8, 0.95])
+    inst.masks = torch.from_numpy(masks)
+    pred = DetDataSample()
+    pred.pred_instances = inst
+
+    regions = module.detections_to_regions(pred, ['flag', 'implant'],
+                                           ['flag'], score_thr=0.5)
+    assert [r['label'] for r in regions] == ['flag', 'flag']
+    assert [r['score'] for r in regions] == [0.9, 0.8]
+    assert all(r['polygon'] for r in regions)
+    # The disc's outline rasterises back to the disc, pixel for pixel.
+    np.testing.assert_array_equal(
+        regions_to_mask(regions[:1], (height, width)), disc.astype(bool))
+    # Outer contours only: the ring's hole is filled too (a marker's
+    # inside is marker), never anything outside the ring.
+    ring_region = regions_to_mask(regions[1:], (height, width))
+    outer = np.zeros_like(ring)
+    cv2.circle(outer, (62, 40), 8, 1, thickness=-1)
+    np.testing.assert_array_equal(ring_region, outer.astype(bool))
+
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, (height, width), dtype=np.uint8)
+    region_mask = regions_to_mask(regions, (height, width))
+    cleaned = fill_regions(img, region_mask, 'ring_mean', 3)
+    np.testing.assert_array_equal(cleaned[~region_mask], img[~region_mask])
+    # The box corners outside the disc are not the marker: untouched.
+    box = np.zeros((height, width), bool)
+    box[16:35, 21:40] = True
+    corners = box & ~disc.astype(bool)
+    assert corners.any()
+    np.testing.assert_array_equal(cleaned[corners], img[corners])
