@@ -86,3 +86,6 @@ test_evaluator = val_evaluator
 
 default_hooks = dict(logger=dict(interval=10))
 randomness = dict(seed=0)
+
+# Distributed runs alternate the phases like a single process does.
+model_wrapper_cfg = dict(type='RACNNDistributedDataParallel')

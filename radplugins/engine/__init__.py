@@ -1,3 +1,4 @@
-"""Engine parts: hooks."""
+"""Engine parts: hooks, model wrappers, optimiser constructors."""
 from .hooks import *  # noqa: F401,F403
+from .model_wrappers import *  # noqa: F401,F403
 from .optimizers import *  # noqa: F401,F403

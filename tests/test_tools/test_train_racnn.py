@@ -69,3 +69,55 @@ def test_alternating_training_then_test_with_boxes(tmp_path):
     assert len(pngs) == 2
     panel = cv2.imread(str(pngs[0]))
     assert panel.shape == (2 * 16 + 64 + 16, 3 * 64, 3)
+
+
+def test_distributed_training_alternates_the_phases(tmp_path):
+    """Two gloo processes through tools/dist_train.sh: each iteration
+    steps only its phase's parameters, as in a single process."""
+    import os
+    import socket
+
+    data_root = write_synthetic_mura(str(tmp_path / 'mura'))
+    work = tmp_path / 'dist'
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = str(s.getsockname()[1])
+    env = dict(os.environ, PYTHON=sys.executable, OMP_NUM_THREADS='1',
+               PORT=port)
+    # 19 images on 2 ranks with batch 2: 5 iterations, a checkpoint after
+    # each: classifier (warm-up), apn_init, classifier, apn, classifier.
+    proc = subprocess.run([
+        'bash', 'tools/dist_train.sh', CONFIG, '2', '--work-dir',
+        str(work), '--data-root', data_root, '--cfg-options',
+        'train_dataloader.batch_size=2', 'train_cfg.val_interval=100',
+        'default_hooks.checkpoint.by_epoch=False',
+        'default_hooks.checkpoint.interval=1',
+        'default_hooks.checkpoint.max_keep_ckpts=-1'
+    ], cwd=ROOT, env=env, capture_output=True, text=True)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-6000:]
+    assert 'Distributed training: True' in log
+    assert 'rank.loss' in log and 'apn_init.loss' in log
+
+    def weights(it):
+        state = torch.load(work / f'iter_{it}.pth', map_location='cpu',
+                           weights_only=False)['state_dict']
+        apn = {k: v for k, v in state.items() if k.startswith('apns.')}
+        rest = {k: v for k, v in state.items()
+                if not k.startswith('apns.') and v.is_floating_point()}
+        return apn, rest
+
+    def changed(a, b):
+        return sorted(k for k in a if not torch.equal(a[k], b[k]))
+
+    snapshots = [weights(it) for it in range(1, 6)]
+    # iteration i (0-based) moves from snapshot i-1 to snapshot i
+    for i, phase in ((1, 'apn_init'), (2, 'classifier'), (3, 'apn'),
+                     (4, 'classifier')):
+        (apn0, rest0), (apn1, rest1) = snapshots[i - 1], snapshots[i]
+        if phase == 'classifier':
+            assert changed(apn0, apn1) == [], (i, phase)
+            assert changed(rest0, rest1), (i, phase)
+        else:
+            assert changed(rest0, rest1) == [], (i, phase)
+            assert changed(apn0, apn1), (i, phase)

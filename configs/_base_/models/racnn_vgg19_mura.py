@@ -36,3 +36,6 @@ model = dict(
         classifier_iters=1000,
         apn_iters=250,
         apn_init_side=0.5))
+
+# Distributed runs alternate the phases like a single process does.
+model_wrapper_cfg = dict(type='RACNNDistributedDataParallel')

@@ -1,13 +1,13 @@
 """RA-CNN: recurrent attention CNN (Fu, Zheng and Mei, CVPR 2017)."""
 import copy
 from contextlib import contextmanager
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.logging import MessageHub
-from mmengine.optim import OptimWrapperDict
+from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmpretrain.models.classifiers import BaseClassifier
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
@@ -274,15 +274,21 @@ class RACNNClassifier(BaseClassifier):
     def forward(self,
                 inputs: torch.Tensor,
                 data_samples: Optional[List[DataSample]] = None,
-                mode: str = 'tensor'):
+                mode: str = 'tensor',
+                phase: Optional[str] = None):
         """Dispatch on ``mode`` (``tensor``, ``loss``, ``predict``).
 
         ``tensor`` returns the fused class scores before softmax
-        (``concat``) or the mean probabilities (``mean``).
+        (``concat``) or the mean probabilities (``mean``). ``loss`` with a
+        ``phase`` returns that training phase's losses
+        (:meth:`phase_losses`; how the distributed wrapper reaches them),
+        without one the joint :meth:`loss`.
         """
         if mode == 'tensor':
             return self._fuse(self.forward_scales(inputs, apn_grad=False))
         if mode == 'loss':
+            if phase is not None:
+                return self.phase_losses(inputs, data_samples, phase)
             return self.loss(inputs, data_samples)
         if mode == 'predict':
             return self.predict(inputs, data_samples)
@@ -346,10 +352,9 @@ class RACNNClassifier(BaseClassifier):
         """Classification losses plus the ranking loss (not alternated).
 
         :meth:`train_step` alternates the two; this joint form serves
-        ``forward(mode='loss')`` callers such as analysis scripts. MMEngine's
-        DDP wrapper calls it too and then cannot step an
-        :class:`OptimWrapperDict`: distributed RA-CNN training needs a model
-        wrapper that forwards to :meth:`train_step` (not written yet).
+        ``forward(mode='loss')`` callers such as analysis scripts.
+        Distributed training goes through
+        :class:`RACNNDistributedDataParallel`, which alternates too.
         """
         out = self.forward_scales(inputs)
         losses = self.classifier_loss(out, data_samples)
@@ -360,6 +365,83 @@ class RACNNClassifier(BaseClassifier):
     def _current_iter(self) -> int:
         info = MessageHub.get_current_instance().runtime_info
         return int(info['iter']) if 'iter' in info else self._local_iter
+
+    def next_phase(self) -> str:
+        """The phase of the iteration about to run; advances the local
+        counter used when no runner publishes ``iter``."""
+        phase = self.phase(self._current_iter())
+        self._local_iter += 1
+        return phase
+
+    def phase_losses(self, inputs: torch.Tensor,
+                     data_samples: List[DataSample],
+                     phase: str) -> Dict[str, torch.Tensor]:
+        """The losses of one training phase on a preprocessed batch.
+
+        ``classifier``: the scales' and the fusion's softmax losses with the
+        APNs run without gradient; ``apn``: the ranking loss through the
+        frozen classifiers; ``apn_init``: the APN pre-training regression.
+        Frozen parameters are left out of the graph, so the backward pass
+        reaches only the phase's own parameters.
+        """
+        if phase == 'classifier':
+            return self.classifier_loss(
+                self.forward_scales(inputs, apn_grad=False), data_samples)
+        if phase not in PHASES:
+            raise ValueError(f'unknown RA-CNN phase {phase!r}; expected one '
+                             f'of {PHASES}')
+        with self.frozen_classifiers():
+            if phase == 'apn':
+                return self.apn_loss(self.forward_scales(inputs),
+                                     data_samples)
+            return self.apn_init_loss(inputs)
+
+    @staticmethod
+    def phase_optim_wrapper(optim_wrapper: OptimWrapperDict,
+                            phase: str) -> OptimWrapper:
+        """The wrapper stepping ``phase``'s parameters."""
+        if not isinstance(optim_wrapper, OptimWrapperDict) or \
+                set(optim_wrapper.keys()) != {'classifier', 'apn'}:
+            raise TypeError(
+                'RA-CNN training needs an OptimWrapperDict with '
+                "'classifier' and 'apn' (optim_wrapper=dict(constructor="
+                "'RACNNOptimWrapperConstructor', classifier=..., apn=...)), "
+                f'got {type(optim_wrapper).__name__}')
+        return optim_wrapper['classifier' if phase == 'classifier' else
+                             'apn']
+
+    def alternating_step(self,
+                         data: dict,
+                         optim_wrapper: OptimWrapperDict,
+                         compute_losses: Callable[[dict, str], dict],
+                         context_module: Optional[nn.Module] = None
+                         ) -> Dict[str, torch.Tensor]:
+        """Preprocess, compute the current phase's losses, step its
+        optimiser: the iteration :meth:`train_step` and the distributed
+        wrapper share.
+
+        Args:
+            data (dict): A batch from the dataloader.
+            optim_wrapper (OptimWrapperDict): ``classifier`` and ``apn``.
+            compute_losses (callable): ``(preprocessed data, phase) ->
+                losses``.
+            context_module (nn.Module, optional): The module whose
+                gradient synchronisation the optim wrapper's context
+                manages (the DDP wrapper); this model by default.
+
+        Returns:
+            dict: Log variables of the phase (``loss``, its parts and
+            ``phase``, the index in ``PHASES``).
+        """
+        phase = self.next_phase()
+        wrapper = self.phase_optim_wrapper(optim_wrapper, phase)
+        with wrapper.optim_context(context_module or self):
+            data = self.data_preprocessor(data, True)
+            losses = compute_losses(data, phase)
+        loss, log_vars = self.parse_losses(losses)
+        wrapper.update_params(loss)
+        log_vars['phase'] = torch.tensor(float(PHASES.index(phase)))
+        return log_vars
 
     def train_step(self, data: dict,
                    optim_wrapper: OptimWrapperDict) -> Dict[str, torch.Tensor]:
@@ -373,34 +455,9 @@ class RACNNClassifier(BaseClassifier):
         Returns:
             dict: Log variables of the phase (``loss`` and its parts).
         """
-        if not isinstance(optim_wrapper, OptimWrapperDict) or \
-                set(optim_wrapper.keys()) != {'classifier', 'apn'}:
-            raise TypeError(
-                'RACNNClassifier.train_step needs an OptimWrapperDict with '
-                "'classifier' and 'apn' (optim_wrapper=dict(constructor="
-                "'RACNNOptimWrapperConstructor', classifier=..., apn=...)), "
-                f'got {type(optim_wrapper).__name__}')
-        phase = self.phase(self._current_iter())
-        self._local_iter += 1
-        wrapper = optim_wrapper['apn' if phase != 'classifier' else
-                                'classifier']
-        with wrapper.optim_context(self):
-            data = self.data_preprocessor(data, True)
-            inputs, samples = data['inputs'], data['data_samples']
-            if phase == 'classifier':
-                losses = self.classifier_loss(
-                    self.forward_scales(inputs, apn_grad=False), samples)
-            else:
-                with self.frozen_classifiers():
-                    if phase == 'apn':
-                        losses = self.apn_loss(
-                            self.forward_scales(inputs), samples)
-                    else:
-                        losses = self.apn_init_loss(inputs)
-        loss, log_vars = self.parse_losses(losses)
-        wrapper.update_params(loss)
-        log_vars['phase'] = torch.tensor(float(PHASES.index(phase)))
-        return log_vars
+        return self.alternating_step(
+            data, optim_wrapper, lambda batch, phase: self.phase_losses(
+                batch['inputs'], batch['data_samples'], phase))
 
     # ------------------------------------------------------------------
     # prediction
