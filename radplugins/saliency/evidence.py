@@ -63,12 +63,16 @@ def evidence_hotspots(logits_fn: Callable[[torch.Tensor],
         for start in range(0, n, per_chunk):
             vol = volumes[start:start + per_chunk].detach()
             b = vol.shape[0]
-            rep = vol.repeat_interleave(copies, 0)
             params = None
             if num_aug > 0:
                 params = sample_disc_aug_params(b * copies, generator,
                                                 **(aug_kwargs or {}))
-                rep = apply_disc_augment(rep, params)
+                # Each copy is read straight from its volume.
+                source = torch.arange(
+                    b, device=vol.device).repeat_interleave(copies)
+                rep = apply_disc_augment(vol, params, source=source)
+            else:
+                rep = vol
             x = rep.detach().requires_grad_(True)
             logits = logits_fn(x)
             for j, t in enumerate(tasks):

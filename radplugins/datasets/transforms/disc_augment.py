@@ -77,33 +77,81 @@ def _affine_theta(params: AugParams, height: int, width: int,
     return torch.cat([m, (offset / half).unsqueeze(-1)], -1)
 
 
-def _shift_slices(x: torch.Tensor, dz: torch.Tensor) -> torch.Tensor:
-    """``out[:, s] = x[:, s - dz]`` per sample, zero outside."""
-    num_slices = x.shape[1]
-    src = torch.arange(num_slices, device=x.device)[None] - dz.to(
-        x.device)[:, None]
-    valid = (src >= 0) & (src < num_slices)
-    index = src.clamp(0, num_slices - 1)
-    out = torch.gather(x, 1, index[:, :, None, None].expand_as(x))
-    return out * valid[:, :, None, None].to(x.dtype)
+def _permute_slices(x: torch.Tensor,
+                    flip: torch.Tensor,
+                    dz: torch.Tensor,
+                    inverse: bool,
+                    source: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """The slice flip and shift of each sample as one slice gather.
 
+    Forward: ``out[i, s] = x[src_i, f(s - dz_i)]`` with ``f`` the flip
+    (``S - 1 - j``) where ``flip_i``; inverse: ``out[i, s] = x[i, f(s) +
+    dz_i]``; zero where the source slice is outside the volume. One
+    ``index_select`` of whole slices is several times faster on a CPU than
+    a ``gather`` with a broadcast index, and lets many augmented copies be
+    read from one volume without repeating it first.
 
-def _flip_slices(x: torch.Tensor, flip: torch.Tensor) -> torch.Tensor:
-    flip = flip.to(x.device)[:, None, None, None]
-    return torch.where(flip, x.flip(1), x)
+    Args:
+        x (torch.Tensor): ``(B, S, H, W)``.
+        flip (torch.Tensor): ``(N,)`` bool.
+        dz (torch.Tensor): ``(N,)`` int slice shifts.
+        inverse (bool): Undo the forward permutation instead.
+        source (torch.Tensor, optional): ``(N,)`` row of ``x`` each output
+            sample reads; ``arange(N)`` (then ``B == N``) by default.
+
+    Returns:
+        torch.Tensor: ``(N, S, H, W)``.
+    """
+    _, num_slices, h, w = x.shape
+    device = x.device
+    slices = torch.arange(num_slices, device=device)[None]
+    flip = flip.to(device)[:, None]
+    dz = dz.to(device)[:, None]
+    if inverse:
+        src = torch.where(flip, num_slices - 1 - slices, slices) + dz
+        valid = (src >= 0) & (src < num_slices)
+    else:
+        shifted = slices - dz
+        valid = (shifted >= 0) & (shifted < num_slices)
+        src = torch.where(flip, num_slices - 1 - shifted, shifted)
+    if source is None:
+        source = torch.arange(flip.shape[0], device=device)
+    rows = source.to(device)[:, None] * num_slices + src.clamp(
+        0, num_slices - 1)
+    out = x.reshape(-1, h, w).index_select(0, rows.reshape(-1))
+    invalid = ~valid.reshape(-1)
+    if invalid.any():
+        out[invalid] = 0
+    return out.view(rows.shape[0], num_slices, h, w)
 
 
 def apply_disc_augment(volumes: torch.Tensor,
                        params: AugParams,
-                       intensity: bool = True) -> torch.Tensor:
-    """Augment ``(N, S, H, W)`` volumes with per-sample ``params``."""
-    n, _, h, w = volumes.shape
-    x = _shift_slices(_flip_slices(volumes, params['flip']), params['dz'])
+                       intensity: bool = True,
+                       source: Optional[torch.Tensor] = None
+                       ) -> torch.Tensor:
+    """Augment ``(N, S, H, W)`` volumes with per-sample ``params``.
+
+    Args:
+        volumes (torch.Tensor): ``(B, S, H, W)``.
+        params (dict): ``N`` parameter sets
+            (:func:`sample_disc_aug_params`).
+        intensity (bool): Also add the intensity shift.
+        source (torch.Tensor, optional): ``(N,)`` volume each parameter set
+            augments (e.g. ``K`` copies of each volume without repeating
+            it); ``arange(N)`` by default (then ``B == N``).
+
+    Returns:
+        torch.Tensor: ``(N, S, H, W)``.
+    """
+    x = _permute_slices(volumes, params['flip'], params['dz'], False,
+                        source)
+    n, _, h, w = x.shape
     theta = _affine_theta(params, h, w, False, x.device, x.dtype)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     x = F.grid_sample(x, grid, align_corners=False)
     if intensity:
-        x = x + params['intensity'].to(x)[:, None, None, None]
+        x.add_(params['intensity'].to(x)[:, None, None, None])
     return x
 
 
@@ -122,8 +170,7 @@ def invert_disc_augment(volumes: torch.Tensor,
                           x.dtype)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     x = F.grid_sample(x, grid, align_corners=False)
-    x = _shift_slices(x, -params['dz'])
-    return _flip_slices(x, params['flip'])
+    return _permute_slices(x, params['flip'], params['dz'], True)
 
 
 def disc_tta_views(volumes: torch.Tensor,

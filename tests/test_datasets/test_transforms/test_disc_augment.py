@@ -50,6 +50,40 @@ def test_augment_moves_content_as_documented():
     assert (y[0] == 1).nonzero().tolist() == [[5, 52, 103]]
 
 
+def identity_params(flip, dz):
+    n = len(flip)
+    return dict(
+        angle=torch.zeros(n),
+        tx=torch.zeros(n),
+        ty=torch.zeros(n),
+        dz=torch.tensor(dz),
+        scale=torch.ones(n),
+        intensity=torch.zeros(n),
+        flip=torch.tensor(flip))
+
+
+def test_slice_flip_then_shift_by_hand():
+    # Slice s holds the value s + 1 (0 marks a zero-filled slice).
+    x = (torch.arange(9, dtype=torch.float32) + 1)[None, :, None,
+                                                   None].expand(
+                                                       1, 9, 8, 8)
+    params = identity_params([True, False, True], [1, -2, 0])
+    y = apply_disc_augment(x, params, source=torch.zeros(3,
+                                                         dtype=torch.long))
+    assert y.shape == (3, 9, 8, 8)
+    got = y[:, :, 4, 4].tolist()
+    # flipped 9..1, shifted down by one slice (the first is zero-filled)
+    assert got[0] == [0, 9, 8, 7, 6, 5, 4, 3, 2]
+    # not flipped, shifted up by two slices
+    assert got[1] == [3, 4, 5, 6, 7, 8, 9, 0, 0]
+    assert got[2] == [9, 8, 7, 6, 5, 4, 3, 2, 1]
+    back = invert_disc_augment(y, params)[:, :, 4, 4].tolist()
+    # Slices that left the volume come back as zeros, the rest in place.
+    assert back[0] == [0, 2, 3, 4, 5, 6, 7, 8, 9]
+    assert back[1] == [0, 0, 3, 4, 5, 6, 7, 8, 9]
+    assert back[2] == list(range(1, 10))
+
+
 def test_tta_gives_54_views_in_order():
     x = torch.arange(2 * 9 * 112 * 224, dtype=torch.float32).view(
         2, 9, 112, 224)
