@@ -1,4 +1,5 @@
 """Helpers shared by the tests (importable as ``tests.helpers``)."""
+import importlib.util
 import os
 import os.path as osp
 from typing import Dict, List, Optional, Tuple
@@ -116,3 +117,15 @@ def write_synthetic_spine(root: str, num_patients: int = 10,
         SyntheticSpineConfig(
             num_patients=num_patients, missing_label_rate=0.1, seed=seed))
     return root
+
+
+def load_tool(relpath: str):
+    """Import a script under ``tools/`` (not a package) as a module, to call
+    its ``main`` in the test's process."""
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    name = osp.splitext(osp.basename(relpath))[0]
+    spec = importlib.util.spec_from_file_location(
+        name, osp.join(root, 'tools', relpath))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

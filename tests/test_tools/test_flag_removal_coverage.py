@@ -1,21 +1,11 @@
 """tools/analysis_tools/flag_removal_coverage.py on a hand-made case."""
-import importlib.util
 import json
-import os.path as osp
 
 import pytest
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from tests.helpers import load_tool
 
-
-def load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'flag_removal_coverage',
-        osp.join(ROOT, 'tools', 'analysis_tools',
-                 'flag_removal_coverage.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+TOOL = 'analysis_tools/flag_removal_coverage.py'
 
 
 def image(split, flags):
@@ -49,7 +39,7 @@ def case(tmp_path):
 
 def test_figures_by_hand(case, capsys):
     data_root, report_path, _, _ = case
-    assert load_tool().main([data_root, report_path]) == 0
+    assert load_tool(TOOL).main([data_root, report_path]) == 0
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     train, valid = lines
     assert train['split'] == 'train' and valid['split'] == 'valid'
@@ -61,7 +51,7 @@ def test_figures_by_hand(case, capsys):
     assert train['mean_off_flag_area'] == pytest.approx(0.02)
     assert valid['true_flags'] == 0 and valid['removed_regions'] == 0
     # Half coverage counts once the threshold allows it.
-    load_tool().main([data_root, report_path, '--covered', '0.5'])
+    load_tool(TOOL).main([data_root, report_path, '--covered', '0.5'])
     train = json.loads(capsys.readouterr().out.splitlines()[0])
     assert train['flags_covered'] == 1.0
 
@@ -70,4 +60,4 @@ def test_an_image_missing_from_the_report_is_named(case):
     _, _, truth, report = case
     del report['b.png']
     with pytest.raises(SystemExit, match='b.png: in the ground truth'):
-        load_tool().coverage(truth, report, 0, 0.9)
+        load_tool(TOOL).coverage(truth, report, 0, 0.9)

@@ -188,10 +188,8 @@ def test_remove_flags_fills_predicted_masks_not_their_boxes():
 
     from radplugins.datasets.transforms.flag_removal import (fill_regions,
                                                              regions_to_mask)
-    spec = importlib.util.spec_from_file_location(
-        'remove_flags', osp.join(ROOT, 'tools', 'remove_flags.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    from tests.helpers import load_tool
+    module = load_tool('remove_flags.py')
 
     height, width = 60, 80
     disc = np.zeros((height, width), np.uint8)
