@@ -2,6 +2,7 @@
 import importlib.util
 import os
 import os.path as osp
+import socket
 from typing import Dict, List, Optional, Tuple
 
 import cv2
@@ -129,3 +130,10 @@ def load_tool(relpath: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def free_port() -> str:
+    """A TCP port nothing listens on now, for a torchrun rendezvous."""
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return str(s.getsockname()[1])

@@ -1,5 +1,4 @@
 """tools/feature_svm.py as a user runs it (in-process, to stay fast)."""
-import importlib.util
 import json
 import os.path as osp
 
@@ -8,6 +7,7 @@ import torch
 from mmengine.config import Config
 
 from radplugins.apis import init_model
+from tests import helpers
 from tests.helpers import write_mura_fixture
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -15,11 +15,7 @@ CONFIG = osp.join(ROOT, 'tests', 'data', 'tiny_resnet18_synthetic-mura.py')
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'feature_svm_tool', osp.join(ROOT, 'tools', 'feature_svm.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return helpers.load_tool('feature_svm.py')
 
 
 @pytest.fixture(scope='module')

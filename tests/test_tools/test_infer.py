@@ -130,12 +130,8 @@ def test_infer_plain_classifier_has_no_boxes(tmp_path):
 
 def test_vis_zoom_writes_one_panel_per_image(tmp_path):
     """tools/visualization/vis_zoom.py shares the drawing code."""
-    import importlib.util
-    from tests.helpers import write_synthetic_mura
-    spec = importlib.util.spec_from_file_location(
-        'vis_zoom', osp.join(ROOT, 'tools', 'visualization', 'vis_zoom.py'))
-    vis_zoom = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(vis_zoom)
+    from tests.helpers import load_tool, write_synthetic_mura
+    vis_zoom = load_tool('visualization/vis_zoom.py')
     data_root = write_synthetic_mura(str(tmp_path / 'mura'))
     ckpt = make_checkpoint(ZOOM_CONFIG, tmp_path / 'zoom.pth')
     out = tmp_path / 'vis'

@@ -1,5 +1,4 @@
 """tools/mura_predict.py: the MURA challenge's submission interface."""
-import importlib.util
 import os.path as osp
 import pickle
 import subprocess
@@ -161,11 +160,8 @@ def test_unreadable_image_fails_naming_its_path(checkpoint_and_data,
 
 
 def load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'mura_predict', osp.join(ROOT, 'tools', 'mura_predict.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from tests import helpers
+    return helpers.load_tool('mura_predict.py')
 
 
 def test_study_models_get_one_sample_per_study_cut_to_num_views(

@@ -1,5 +1,4 @@
 """RA-CNN through tools/train.py and tools/test.py."""
-import importlib.util
 import os.path as osp
 import pickle
 import subprocess
@@ -8,7 +7,7 @@ import sys
 import cv2
 import torch
 
-from tests.helpers import write_synthetic_mura
+from tests.helpers import free_port, load_tool, write_synthetic_mura
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'tests', 'data',
@@ -55,10 +54,7 @@ def test_alternating_training_then_test_with_boxes(tmp_path):
         assert p['scale_scores'].shape == (3, 2)
     # The zoom visualisation tool draws one tile per scale for RA-CNN (in
     # this process: one interpreter start less).
-    spec = importlib.util.spec_from_file_location(
-        'vis_zoom', osp.join(ROOT, 'tools', 'visualization', 'vis_zoom.py'))
-    vis_zoom = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(vis_zoom)
+    vis_zoom = load_tool('visualization/vis_zoom.py')
     vis = tmp_path / 'vis'
     assert vis_zoom.main([
         CONFIG, str(work / 'epoch_1.pth'), '--data-root', data_root, '--num',
@@ -75,15 +71,11 @@ def test_distributed_training_alternates_the_phases(tmp_path):
     """Two gloo processes through tools/dist_train.sh: each iteration
     steps only its phase's parameters, as in a single process."""
     import os
-    import socket
 
     data_root = write_synthetic_mura(str(tmp_path / 'mura'))
     work = tmp_path / 'dist'
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        port = str(s.getsockname()[1])
     env = dict(os.environ, PYTHON=sys.executable, OMP_NUM_THREADS='1',
-               PORT=port)
+               PORT=free_port())
     # 19 images on 2 ranks with batch 2: 5 iterations, a checkpoint after
     # each: classifier (warm-up), apn_init, classifier, apn, classifier.
     proc = subprocess.run([

@@ -4,12 +4,13 @@ import json
 import os
 import os.path as osp
 import pickle
-import socket
 import subprocess
 import sys
 
 import pytest
 import torch
+
+from tests.helpers import free_port
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'tests', 'data', 'tiny_resnet18_synthetic-mura.py')
@@ -49,12 +50,6 @@ def test_metrics(work_dir):
 
 
 test_metrics.__test__ = False  # a helper, not a test
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return str(s.getsockname()[1])
 
 
 @pytest.fixture(scope='module')

@@ -1,7 +1,6 @@
 """Flag/implant detectors end to end through tools/train.py, tools/test.py
 and tools/remove_flags.py, as a user runs them."""
 import glob
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -9,6 +8,8 @@ import subprocess
 import sys
 
 import pytest
+
+from tests.helpers import load_tool
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = {
@@ -103,11 +104,7 @@ def test_train_then_test_reports_coco_metrics(trained, data_root):
 
 def remove_flags(*args):
     """tools/remove_flags.py in this process (no second mmdet import)."""
-    spec = importlib.util.spec_from_file_location(
-        'remove_flags', osp.join(ROOT, 'tools', 'remove_flags.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main([str(a) for a in args])
+    return load_tool('remove_flags.py').main([str(a) for a in args])
 
 
 def test_remove_flags_refuses_an_output_inside_its_input(data_root):
@@ -188,7 +185,6 @@ def test_remove_flags_fills_predicted_masks_not_their_boxes():
 
     from radplugins.datasets.transforms.flag_removal import (fill_regions,
                                                              regions_to_mask)
-    from tests.helpers import load_tool
     module = load_tool('remove_flags.py')
 
     height, width = 60, 80

@@ -1,6 +1,5 @@
 import csv
 import hashlib
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -23,6 +22,7 @@ from radplugins.datasets.synthetic.mura_generator import _flag_plan, flag_rng
 from radplugins.datasets.synthetic.radiograph_drawing import (
     Pose, body_part_bones, clip_outline, draw_flag, draw_fracture,
     draw_implant, lesion_bone_indices)
+from tests.helpers import load_tool
 
 ROOT = osp.dirname(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
@@ -480,12 +480,7 @@ def test_command_line(tmp_path):
 
 
 def test_command_line_json_summary(tmp_path, monkeypatch, capsys):
-    spec = importlib.util.spec_from_file_location(
-        'make_synthetic_mura',
-        osp.join(ROOT, 'tools', 'dataset_converters',
-                 'make_synthetic_mura.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool('dataset_converters/make_synthetic_mura.py')
     monkeypatch.setattr(sys, 'argv', [
         'make_synthetic_mura.py', '--out',
         str(tmp_path), '--train-studies', '4', '--valid-studies', '3',
