@@ -79,9 +79,11 @@ def evidence_hotspots(logits_fn: Callable[[torch.Tensor],
                 tgt = targets[start:start + b, j].repeat_interleave(copies)
                 grad = class_score_gradients(
                     logits[t], x, tgt.to(x.device), rule,
-                    retain_graph=j < len(tasks) - 1).abs()
-                if params is not None:
-                    grad = invert_disc_augment(grad, params)
-                out[start:start + b, j] = grad.view(
-                    b, copies, *grad.shape[1:]).mean(1)
+                    retain_graph=j < len(tasks) - 1).abs_()
+                if params is None:
+                    out[start:start + b, j] = grad
+                else:
+                    summed = invert_disc_augment(
+                        grad, params, target=source, num_targets=b)
+                    out[start:start + b, j] = summed.div_(copies)
     return out

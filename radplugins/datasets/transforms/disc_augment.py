@@ -77,6 +77,33 @@ def _affine_theta(params: AugParams, height: int, width: int,
     return torch.cat([m, (offset / half).unsqueeze(-1)], -1)
 
 
+def _affine_grid(theta: torch.Tensor, height: int,
+                 width: int) -> torch.Tensor:
+    """``F.affine_grid(theta, (N, C, H, W), align_corners=False)``,
+    computed as two broadcast planes.
+
+    ``affine_grid`` multiplies an ``(N, H*W, 3)`` base grid by ``theta``
+    with a batched matmul whose inner size is 3; on a CPU that is about ten
+    times slower than ``x * a + y * b + c`` over the output, and the
+    hotspot pass builds two such grids per augmented copy.
+
+    Returns:
+        torch.Tensor: ``(N, H, W, 2)`` sampling positions (x, y).
+    """
+    kwargs = dict(device=theta.device, dtype=theta.dtype)
+    # Pixel centres in normalised coordinates (align_corners=False).
+    xs = (torch.arange(width, **kwargs) * 2 + 1) / width - 1
+    ys = (torch.arange(height, **kwargs) * 2 + 1) / height - 1
+    grid = theta.new_empty((theta.shape[0], height, width, 2))
+    for axis in range(2):
+        row_part = theta[:, axis, 1, None] * ys + theta[:, axis, 2, None]
+        torch.add(
+            row_part[:, :, None],
+            theta[:, axis, 0, None, None] * xs,
+            out=grid[..., axis])
+    return grid
+
+
 def _permute_slices(x: torch.Tensor,
                     flip: torch.Tensor,
                     dz: torch.Tensor,
@@ -125,6 +152,44 @@ def _permute_slices(x: torch.Tensor,
     return out.view(rows.shape[0], num_slices, h, w)
 
 
+def _sum_unpermuted_slices(x: torch.Tensor, flip: torch.Tensor,
+                           dz: torch.Tensor, target: torch.Tensor,
+                           num_targets: int) -> torch.Tensor:
+    """The inverse slice flip and shift of each sample, summed per target.
+
+    Slice ``r`` of augmented sample ``i`` came from original slice
+    ``f(r - dz_i)`` (the flip ``f`` is its own inverse), so it is added to
+    that slice of output row ``target_i``; slices that came from outside
+    the volume (the forward zero fill) go to a discarded spare row. One
+    ``index_add_`` replaces an inverse gather of every copy followed by a
+    mean over the copies.
+
+    Args:
+        x (torch.Tensor): ``(N, S, H, W)`` arrays in the augmented slice
+            order.
+        flip (torch.Tensor): ``(N,)`` bool.
+        dz (torch.Tensor): ``(N,)`` int slice shifts.
+        target (torch.Tensor): ``(N,)`` output row of each sample.
+        num_targets (int): Output rows.
+
+    Returns:
+        torch.Tensor: ``(num_targets, S, H, W)`` sums.
+    """
+    n, num_slices, h, w = x.shape
+    device = x.device
+    slices = torch.arange(num_slices, device=device)[None]
+    shifted = slices - dz.to(device)[:, None]
+    valid = (shifted >= 0) & (shifted < num_slices)
+    dest = torch.where(flip.to(device)[:, None], num_slices - 1 - shifted,
+                       shifted)
+    rows = target.to(device)[:, None] * num_slices + dest
+    spare = num_targets * num_slices
+    rows = torch.where(valid, rows, spare)
+    out = x.new_zeros((spare + 1, h, w))
+    out.index_add_(0, rows.reshape(-1), x.reshape(-1, h, w))
+    return out[:spare].view(num_targets, num_slices, h, w)
+
+
 def apply_disc_augment(volumes: torch.Tensor,
                        params: AugParams,
                        intensity: bool = True,
@@ -148,8 +213,7 @@ def apply_disc_augment(volumes: torch.Tensor,
                         source)
     n, _, h, w = x.shape
     theta = _affine_theta(params, h, w, False, x.device, x.dtype)
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    x = F.grid_sample(x, grid, align_corners=False)
+    x = F.grid_sample(x, _affine_grid(theta, h, w), align_corners=False)
     if intensity:
         x.add_(params['intensity'].to(x)[:, None, None, None])
     return x
@@ -157,20 +221,44 @@ def apply_disc_augment(volumes: torch.Tensor,
 
 def invert_disc_augment(volumes: torch.Tensor,
                         params: AugParams,
-                        intensity: bool = False) -> torch.Tensor:
+                        intensity: bool = False,
+                        target: Optional[torch.Tensor] = None,
+                        num_targets: Optional[int] = None) -> torch.Tensor:
     """Map ``(N, S, H, W)`` arrays of the augmented frame (volumes or
     saliency maps) back to the original frame; the inverse of
     :func:`apply_disc_augment` up to interpolation and what left the
-    field of view. ``intensity`` also undoes the intensity shift (volumes;
-    saliency maps have none)."""
+    field of view.
+
+    Args:
+        volumes (torch.Tensor): ``(N, S, H, W)``.
+        params (dict): The ``N`` parameter sets that augmented them.
+        intensity (bool): Also undo the intensity shift (volumes; saliency
+            maps have none).
+        target (torch.Tensor, optional): ``(N,)``: sum the mapped-back
+            arrays into these rows of a ``(num_targets, S, H, W)`` result
+            (e.g. the ``K`` copies of each volume, the reverse of
+            :func:`apply_disc_augment`'s ``source``). By default each array
+            is returned on its own.
+        num_targets (int, optional): Rows of the summed result; required
+            with ``target``.
+
+    Returns:
+        torch.Tensor: ``(N, S, H, W)``, or ``(num_targets, S, H, W)`` sums
+        with ``target``.
+    """
     x = volumes
     if intensity:
         x = x - params['intensity'].to(x)[:, None, None, None]
-    theta = _affine_theta(params, x.shape[2], x.shape[3], True, x.device,
-                          x.dtype)
-    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-    x = F.grid_sample(x, grid, align_corners=False)
-    return _permute_slices(x, params['flip'], params['dz'], True)
+    h, w = x.shape[2:]
+    theta = _affine_theta(params, h, w, True, x.device, x.dtype)
+    x = F.grid_sample(x, _affine_grid(theta, h, w), align_corners=False)
+    if target is None:
+        return _permute_slices(x, params['flip'], params['dz'], True)
+    if num_targets is None:
+        raise ValueError('invert_disc_augment: target given without '
+                         'num_targets')
+    return _sum_unpermuted_slices(x, params['flip'], params['dz'], target,
+                                  num_targets)
 
 
 def disc_tta_views(volumes: torch.Tensor,

@@ -84,6 +84,48 @@ def test_slice_flip_then_shift_by_hand():
     assert back[2] == list(range(1, 10))
 
 
+def test_summed_inverse_adds_each_copy_to_its_volume_by_hand():
+    # Three copies of volume 0 and one of volume 1, slice s holding s + 1.
+    x = (torch.arange(9, dtype=torch.float32) + 1)[None, :, None,
+                                                   None].expand(
+                                                       2, 9, 8, 8)
+    params = identity_params([True, False, True, False], [1, -2, 0, 1])
+    source = torch.tensor([0, 0, 0, 1])
+    y = apply_disc_augment(x, params, source=source)
+    summed = invert_disc_augment(y, params, target=source, num_targets=2)
+    assert summed.shape == (2, 9, 8, 8)
+    # Volume 0 gets back [0,2..9] + [0,0,3..9] + [1..9] (the slices that
+    # left the volume are lost); volume 1's one copy, shifted by one
+    # slice, lost its last slice.
+    assert summed[0, :, 4, 4].tolist() == [
+        1, 2 * 2, 3 * 3, 4 * 3, 5 * 3, 6 * 3, 7 * 3, 8 * 3, 9 * 3]
+    assert summed[1, :, 4, 4].tolist() == [1, 2, 3, 4, 5, 6, 7, 8, 0]
+
+
+def test_summed_inverse_equals_the_per_copy_inverse_summed():
+    x = smooth_volumes(2)
+    params = sample_disc_aug_params(6, torch.Generator().manual_seed(3))
+    source = torch.tensor([0, 1, 0, 1, 1, 0])
+    y = apply_disc_augment(x, params, source=source)
+    per_copy = invert_disc_augment(y, params)
+    summed = invert_disc_augment(y, params, target=source, num_targets=2)
+    for i in range(2):
+        ref = per_copy[source == i].sum(0)
+        torch.testing.assert_close(summed[i], ref, atol=1e-5, rtol=1e-5)
+
+
+def test_analytic_grid_equals_affine_grid():
+    from radplugins.datasets.transforms.disc_augment import (_affine_grid,
+                                                             _affine_theta)
+    params = sample_disc_aug_params(5, torch.Generator().manual_seed(4))
+    for inverse in (False, True):
+        theta = _affine_theta(params, 14, 30, inverse, 'cpu',
+                              torch.float64)
+        ref = F.affine_grid(theta, [5, 1, 14, 30], align_corners=False)
+        torch.testing.assert_close(
+            _affine_grid(theta, 14, 30), ref, atol=1e-12, rtol=0)
+
+
 def test_tta_gives_54_views_in_order():
     x = torch.arange(2 * 9 * 112 * 224, dtype=torch.float32).view(
         2, 9, 112, 224)
