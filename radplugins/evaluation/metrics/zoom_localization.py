@@ -9,8 +9,8 @@ from mmpretrain.registry import METRICS
 from .metric_utils import format_cell, ratio, render_table, to_numpy
 
 # Rates, in the order the table shows them.
-_SCORES = ('pointing', 'roi_hit', 'roi_iou', 'flag_hit', 'flag_instead',
-           'flag_pointing', 'roi_area')
+_SCORES = ('pointing', 'roi_hit', 'centre_hit', 'roi_iou', 'flag_hit',
+           'flag_instead', 'flag_pointing', 'roi_area')
 _COUNTS = ('num_images', 'num_lesion_images', 'num_flag_images',
            'num_lesion_flag_images')
 # Box fractions are ratios of float sums; an exact half can land a few ulps
@@ -56,6 +56,10 @@ class ZoomLocalization(BaseMetric):
     - ``roi_hit``: over the same images, at least ``hit_fraction`` of some
       lesion box's area lies inside the ROI ("at least half of the
       abnormality inside the ROI").
+    - ``centre_hit``: the same hit test for a box of the ROI's width and
+      height placed in the centre of the image: what the ROI's size alone
+      achieves, without looking. A ``roi_hit`` near it means the model's
+      choice of position adds nothing.
     - ``roi_iou``: over the same images, mean of the best IoU between the
       ROI and a lesion box.
     - ``flag_hit``: over images with a flag box, the ROI holds at least
@@ -222,7 +226,8 @@ class ZoomLocalization(BaseMetric):
             flag_boxes_list (Sequence[np.ndarray]): Per image, its flag
                 boxes, (F_i, 4), F_i may be 0.
             image_sizes (np.ndarray, optional): ``(width, height)`` per
-                image, shape (N, 2), for ``roi_area``; NaN without it.
+                image, shape (N, 2), for ``roi_area`` and ``centre_hit``;
+                NaN without it.
             tolerance (float): Pointing-game margin in pixels.
             hit_fraction (float): Covered fraction of a box that is a hit.
 
@@ -239,7 +244,12 @@ class ZoomLocalization(BaseMetric):
                 f'one entry per image expected: {n} ROIs, {len(pts)} peaks, '
                 f'{len(lesion_boxes_list)} lesion and '
                 f'{len(flag_boxes_list)} flag box lists')
-        pointing, roi_hit, roi_iou = [], [], []
+        sizes = None
+        if image_sizes is not None:
+            sizes = to_numpy(image_sizes).astype(np.float64).reshape(-1, 2)
+            if len(sizes) != n:
+                raise ValueError(f'{len(sizes)} image sizes for {n} ROIs')
+        pointing, roi_hit, centre_hit, roi_iou = [], [], [], []
         flag_hit, flag_pointing, flag_instead = [], [], []
         for i in range(n):
             roi, peak = rois[i:i + 1], pts[i:i + 1]
@@ -254,6 +264,13 @@ class ZoomLocalization(BaseMetric):
                     ZoomLocalization.points_in_boxes(peak, lesions,
                                                      tolerance).any())
                 roi_hit.append(lesion_hit)
+                if sizes is not None:
+                    half = (rois[i, 2:] - rois[i, :2]) / 2
+                    centre = np.concatenate(
+                        [sizes[i] / 2 - half, sizes[i] / 2 + half])[None]
+                    centre_hit.append(bool(
+                        (ZoomLocalization.fraction_inside(lesions, centre)
+                         >= hit_fraction - _EPS).any()))
                 roi_iou.append(
                     ZoomLocalization.box_iou(roi, lesions).max())
             if len(flags):
@@ -267,10 +284,7 @@ class ZoomLocalization(BaseMetric):
             if len(lesions) and len(flags):
                 flag_instead.append(flag_roi_hit and not lesion_hit)
 
-        if image_sizes is not None:
-            sizes = to_numpy(image_sizes).astype(np.float64).reshape(-1, 2)
-            if len(sizes) != n:
-                raise ValueError(f'{len(sizes)} image sizes for {n} ROIs')
+        if sizes is not None:
             image_area = sizes[:, 0] * sizes[:, 1]
             roi_area = _mean((ZoomLocalization.box_area(rois) /
                               image_area).tolist())
@@ -279,6 +293,7 @@ class ZoomLocalization(BaseMetric):
         return dict(
             pointing=_mean(pointing),
             roi_hit=_mean(roi_hit),
+            centre_hit=_mean(centre_hit),
             roi_iou=_mean(roi_iou),
             flag_hit=_mean(flag_hit),
             flag_instead=_mean(flag_instead),
@@ -408,7 +423,8 @@ class ZoomLocalization(BaseMetric):
         parts = sorted({k.split('/')[0] for k in flat} - {'ALL'})
         columns = [('images', 'num_images'), ('lesion', 'num_lesion_images'),
                    ('flag', 'num_flag_images'), ('pointing', 'pointing'),
-                   ('roi_hit', 'roi_hit'), ('roi_iou', 'roi_iou'),
+                   ('roi_hit', 'roi_hit'), ('centre_hit', 'centre_hit'),
+                   ('roi_iou', 'roi_iou'),
                    ('roi_area', 'roi_area'), ('flag_hit', 'flag_hit'),
                    ('flag_instead', 'flag_instead'),
                    ('flag_point', 'flag_pointing')]

@@ -124,7 +124,7 @@ IMAGES = [
     ('XR_ELBOW', (100, 100), [[0, 0, 100, 100], [0, 0, 100, 100]],
      [[0, 0], [0, 0]], [], []),
 ]
-SCORES = ('pointing', 'roi_hit', 'roi_iou', 'flag_hit', 'flag_instead',
+SCORES = ('pointing', 'roi_hit', 'centre_hit', 'roi_iou', 'flag_hit', 'flag_instead',
           'flag_pointing', 'roi_area', 'num_images', 'num_lesion_images',
           'num_flag_images', 'num_lesion_flag_images')
 
@@ -169,8 +169,8 @@ def reference(images, step=0, tolerance=0.0, hit_fraction=0.5):
     groups = [('', images)] + [(f'{p}/', [im for im in images if im[0] == p])
                                for p in {im[0] for im in images}]
     for name, group in groups:
-        pointing, hit, iou, f_hit, f_point, instead, area = ([] for _ in
-                                                             range(7))
+        pointing, hit, iou, f_hit, f_point, instead, area, centre = (
+            [] for _ in range(8))
         for _, (w, h), rois, peaks, lesions, flags in group:
             roi, peak = rois[step], peaks[step]
             area.append(shapely_box(*roi).area / (w * h))
@@ -183,6 +183,13 @@ def reference(images, step=0, tolerance=0.0, hit_fraction=0.5):
                     any(shapely_points_in(peak, b, tolerance)
                         for b in lesions))
                 hit.append(les_hit)
+                # The ROI's own width and height, centred on the image.
+                rw, rh = roi[2] - roi[0], roi[3] - roi[1]
+                mid = ((w - rw) / 2, (h - rh) / 2, (w + rw) / 2,
+                       (h + rh) / 2)
+                centre.append(
+                    any(shapely_fraction(b, mid) >= hit_fraction
+                        for b in lesions))
                 iou.append(max(shapely_iou(roi, b) for b in lesions))
             if flags:
                 f_hit.append(flag_hit)
@@ -195,6 +202,7 @@ def reference(images, step=0, tolerance=0.0, hit_fraction=0.5):
             return sum(v) / len(v) if v else math.nan
 
         for key, values in (('pointing', pointing), ('roi_hit', hit),
+                            ('centre_hit', centre),
                             ('roi_iou', iou), ('flag_hit', f_hit),
                             ('flag_pointing', f_point),
                             ('flag_instead', instead), ('roi_area', area)):
@@ -223,6 +231,10 @@ def test_hand_computed_scores():
     assert out['loc/num_lesion_flag_images'] == 3.0  # B, C, E
     assert out['loc/pointing'] == pytest.approx(2 / 4)  # C, E
     assert out['loc/roi_hit'] == pytest.approx(2 / 4)  # A, E
+    # ROI-sized boxes in the image centres: A [25,25,75,75] holds 225 of
+    # 400 px, B [50,0,150,100] none, C [20,20,80,80] all, E [20,20,80,80]
+    # 600 of 800.
+    assert out['loc/centre_hit'] == pytest.approx(3 / 4)  # A, C, E
     assert out['loc/roi_iou'] == pytest.approx(
         (400 / 2500 + 0 + 400 / 4800 + 600 / 3800) / 4)
     assert out['loc/flag_hit'] == pytest.approx(3 / 4)  # B, C, D
