@@ -54,13 +54,17 @@ def coverage(truth: Dict[str, dict], removed: Dict[str, dict],
         regions = removed[path]['flags']
         filled = regions_to_mask(regions, shape, margin, where=path)
         flags = info.get('flags') or []
-        true_mask = regions_to_mask(flags, shape, 0, where=path)
+        # Each true flag rasterised once; their union is what may be filled.
+        flag_masks = [regions_to_mask([flag], shape, 0, where=path)
+                      for flag in flags]
+        true_mask = np.zeros(shape, bool)
+        for mask in flag_masks:
+            true_mask |= mask
         split['images'] += 1
         split['removed_regions'] += len(regions)
         split['off_flag_area'] += float((filled & ~true_mask).mean())
         all_covered = True
-        for flag in flags:
-            mask = regions_to_mask([flag], shape, 0, where=path)
+        for mask in flag_masks:
             fraction = (filled & mask).sum() / max(int(mask.sum()), 1)
             split['true_flags'] += 1
             split['flags_covered'] += int(fraction >= covered)

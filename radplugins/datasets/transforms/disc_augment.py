@@ -104,6 +104,24 @@ def _affine_grid(theta: torch.Tensor, height: int,
     return grid
 
 
+def _forward_slice_sources(num_slices: int, flip: torch.Tensor,
+                           dz: torch.Tensor, device) -> Tuple[torch.Tensor,
+                                                              torch.Tensor]:
+    """Which original slice each augmented slice comes from.
+
+    Returns:
+        tuple: ``src`` ``(N, S)`` with ``src[i, s] = f(s - dz_i)`` (``f``
+        the flip where ``flip_i``), and ``valid`` ``(N, S)``, False where
+        ``s - dz_i`` is outside the volume (the zero fill).
+    """
+    slices = torch.arange(num_slices, device=device)[None]
+    shifted = slices - dz.to(device)[:, None]
+    valid = (shifted >= 0) & (shifted < num_slices)
+    src = torch.where(flip.to(device)[:, None], num_slices - 1 - shifted,
+                      shifted)
+    return src, valid
+
+
 def _permute_slices(x: torch.Tensor,
                     flip: torch.Tensor,
                     dz: torch.Tensor,
@@ -131,16 +149,14 @@ def _permute_slices(x: torch.Tensor,
     """
     _, num_slices, h, w = x.shape
     device = x.device
-    slices = torch.arange(num_slices, device=device)[None]
-    flip = flip.to(device)[:, None]
-    dz = dz.to(device)[:, None]
     if inverse:
-        src = torch.where(flip, num_slices - 1 - slices, slices) + dz
+        slices = torch.arange(num_slices, device=device)[None]
+        src = torch.where(
+            flip.to(device)[:, None], num_slices - 1 - slices,
+            slices) + dz.to(device)[:, None]
         valid = (src >= 0) & (src < num_slices)
     else:
-        shifted = slices - dz
-        valid = (shifted >= 0) & (shifted < num_slices)
-        src = torch.where(flip, num_slices - 1 - shifted, shifted)
+        src, valid = _forward_slice_sources(num_slices, flip, dz, device)
     if source is None:
         source = torch.arange(flip.shape[0], device=device)
     rows = source.to(device)[:, None] * num_slices + src.clamp(
@@ -175,14 +191,9 @@ def _sum_unpermuted_slices(x: torch.Tensor, flip: torch.Tensor,
     Returns:
         torch.Tensor: ``(num_targets, S, H, W)`` sums.
     """
-    n, num_slices, h, w = x.shape
-    device = x.device
-    slices = torch.arange(num_slices, device=device)[None]
-    shifted = slices - dz.to(device)[:, None]
-    valid = (shifted >= 0) & (shifted < num_slices)
-    dest = torch.where(flip.to(device)[:, None], num_slices - 1 - shifted,
-                       shifted)
-    rows = target.to(device)[:, None] * num_slices + dest
+    _, num_slices, h, w = x.shape
+    dest, valid = _forward_slice_sources(num_slices, flip, dz, x.device)
+    rows = target.to(x.device)[:, None] * num_slices + dest
     spare = num_targets * num_slices
     rows = torch.where(valid, rows, spare)
     out = x.new_zeros((spare + 1, h, w))

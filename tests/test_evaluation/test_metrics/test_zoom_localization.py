@@ -124,9 +124,9 @@ IMAGES = [
     ('XR_ELBOW', (100, 100), [[0, 0, 100, 100], [0, 0, 100, 100]],
      [[0, 0], [0, 0]], [], []),
 ]
-SCORES = ('pointing', 'roi_hit', 'centre_hit', 'roi_iou', 'flag_hit', 'flag_instead',
-          'flag_pointing', 'roi_area', 'num_images', 'num_lesion_images',
-          'num_flag_images', 'num_lesion_flag_images')
+SCORES = ('pointing', 'roi_hit', 'centre_hit', 'roi_iou', 'flag_hit',
+          'flag_instead', 'flag_pointing', 'roi_area', 'num_images',
+          'num_lesion_images', 'num_flag_images', 'num_lesion_flag_images')
 
 
 def make_samples(images=IMAGES, drop=()):
