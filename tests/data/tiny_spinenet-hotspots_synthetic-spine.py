@@ -1,6 +1,6 @@
 # The tiny spine config with evidence hotspots (K = 2) and their metric.
 _base_ = [
-    '../../configs/spine/spinenet-hotspots_vggm1024-slim-conv5_1xb32_12e_synthetic-spine.py'  # noqa: E501
+    '../../configs/spine/spinenet-hotspots_vggm1024-slim-conv5_1xb32_20e_synthetic-spine.py'  # noqa: E501
 ]
 
 model = dict(

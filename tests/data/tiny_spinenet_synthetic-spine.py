@@ -1,7 +1,7 @@
 # A tiny variant of the spine demo for end-to-end tests: very slim widths,
 # batch 4, no workers, two epochs, fixed seed.
 _base_ = [
-    '../../configs/spine/spinenet_vggm1024-slim-conv5_1xb32_12e_synthetic-spine.py'  # noqa: E501
+    '../../configs/spine/spinenet_vggm1024-slim-conv5_1xb32_20e_synthetic-spine.py'  # noqa: E501
 ]
 
 model = dict(backbone=dict(widths=(4, 8, 8, 8, 8, 16, 16)))

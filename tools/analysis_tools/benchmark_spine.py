@@ -15,7 +15,7 @@ interleaved measurements:
 Example::
 
     python tools/analysis_tools/benchmark_spine.py \\
-        configs/spine/spinenet_vggm1024-slim-conv5_1xb32_12e_synthetic-spine.py
+        configs/spine/spinenet_vggm1024-slim-conv5_1xb32_20e_synthetic-spine.py
 """
 import argparse
 import json

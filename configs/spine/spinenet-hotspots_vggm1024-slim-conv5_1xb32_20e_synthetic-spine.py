@@ -1,8 +1,9 @@
 # Test-time variant of the spine demo that also computes evidence hotspots
-# (K = 32 inverted augmentations, explaining the positive class of each
-# binary task) and scores them against the generator's lesion masks:
+# (K = 32 inverted augmentations drawn from the training ranges,
+# explaining the positive class of each binary task) and scores them
+# against the generator's lesion masks:
 #   python tools/test.py THIS_CONFIG CHECKPOINT --data-root ...
-_base_ = ['./spinenet_vggm1024-slim-conv5_1xb32_12e_synthetic-spine.py']
+_base_ = ['./spinenet_vggm1024-slim-conv5_1xb32_20e_synthetic-spine.py']
 
 model = dict(
     hotspot_cfg=dict(
@@ -10,7 +11,8 @@ model = dict(
         num_aug=32,
         tasks=('upper_endplate', 'lower_endplate', 'upper_marrow',
                'lower_marrow'),
-        target='positive'))
+        target='positive',
+        aug_kwargs={{_base_.demo_augment}}))
 test_pipeline = [
     dict(type='LoadDiscVolume', with_masks=True),
     dict(type='NormalizeDiscIntensity'),
