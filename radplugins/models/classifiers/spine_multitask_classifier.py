@@ -1,6 +1,6 @@
 """SpineNet: multi-task disc grading with a configurable branch point."""
 import copy
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -127,6 +127,27 @@ class SpineMultiTaskClassifier(BaseClassifier):
             for tower, head in zip(self.towers, self.heads)
         ]
 
+    def _input_normalisation(
+            self) -> Optional[Tuple[torch.Tensor, torch.Tensor]]:
+        """The data preprocessor's ``(mean, std)``, each ``(C, 1, 1)``, or
+        None when it does not normalise."""
+        pre = self.data_preprocessor
+        if getattr(pre, '_enable_normalize', False):
+            return pre.mean, pre.std
+        return None
+
+    def _raw_volumes(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Undo the preprocessor's normalisation of ``inputs``."""
+        norm = self._input_normalisation()
+        return inputs if norm is None else inputs * norm[1] + norm[0]
+
+    def _volume_logits(self, volumes: torch.Tensor) -> List[torch.Tensor]:
+        """Task logits of raw (un-normalised) volumes."""
+        norm = self._input_normalisation()
+        if norm is not None:
+            volumes = (volumes - norm[0]) / norm[1]
+        return self.task_logits(volumes)
+
     def class_weights(self, task: str) -> torch.Tensor:
         return getattr(self, f'class_weights_{task}')
 
@@ -177,11 +198,15 @@ class SpineMultiTaskClassifier(BaseClassifier):
         """Per-task probabilities ``(N, K_t)``, TTA-averaged if enabled."""
         if not self.tta:
             return [lg.softmax(-1) for lg in self.task_logits(inputs)]
+        # The views are cut from the raw volumes, as the training pipeline
+        # warps them before normalising: what leaves the field of view is
+        # then the volume's zero, not the normalised zero (its mean).
+        raw = self._raw_volumes(inputs)
         chunks = []
         for start in range(0, inputs.shape[0], self.tta_chunk):
-            part = inputs[start:start + self.tta_chunk]
+            part = raw[start:start + self.tta_chunk]
             views = disc_tta_views(part)
-            probs = [lg.softmax(-1) for lg in self.task_logits(views)]
+            probs = [lg.softmax(-1) for lg in self._volume_logits(views)]
             chunks.append([
                 p.view(part.shape[0], NUM_TTA_VIEWS, -1).mean(1)
                 for p in probs
@@ -197,12 +222,17 @@ class SpineMultiTaskClassifier(BaseClassifier):
                  chunk_size: int = 64,
                  aug_kwargs: Optional[dict] = None) -> torch.Tensor:
         """Evidence hotspots ``(N, len(tasks), S, H, W)`` of the classes
-        ``targets`` (``(N, len(tasks))``)."""
+        ``targets`` (``(N, len(tasks))``) for normalised ``inputs``.
+
+        The copies are augmented from the raw volumes, as in training
+        (zero fill, intensity shift in the volume's units), and the maps
+        are gradients with respect to the raw volume.
+        """
         index = [self.tasks.index(t) for t in tasks]
         return evidence_hotspots(
-            self.task_logits,
+            self._volume_logits,
             self,
-            inputs,
+            self._raw_volumes(inputs),
             targets,
             index,
             num_aug=num_aug,

@@ -132,6 +132,66 @@ def test_predict_stores_scores_and_hotspots():
     assert all(p.requires_grad for p in model.parameters())
 
 
+MEAN, STD = 0.35, 0.25
+
+
+def build_normalising(**kwargs):
+    return build(
+        data_preprocessor=dict(
+            type='mmpretrain.ClsDataPreprocessor',
+            mean=[MEAN] * 9,
+            std=[STD] * 9),
+        **kwargs)
+
+
+def test_tta_cuts_views_from_the_raw_volume():
+    """With a normalising preprocessor the 54 views are cut from the raw
+    volume (fill 0) and normalised afterwards, as training augments raw
+    volumes; filling the normalised input with 0 would show the network
+    the mean where the volume has nothing."""
+    model = build_normalising(tta=True, tta_chunk=1).eval()
+    raw = torch.rand(2, 9, 112, 224)
+    with torch.no_grad():
+        got = model.predict_scores((raw - MEAN) / STD)
+        model.tta = False
+        views = model.predict_scores((disc_tta_views(raw) - MEAN) / STD)
+    for g, v in zip(got, views):
+        torch.testing.assert_close(g, v.view(2, 54, -1).mean(1))
+
+
+def test_hotspot_copies_fill_with_the_volume_zero_and_use_raw_units():
+    model = build_normalising().eval()
+    raw = torch.rand(1, 9, 112, 224) + 0.5
+    seen = []
+    task_logits = model.task_logits
+
+    def spy(x):
+        seen.append(x.detach().clone())
+        return task_logits(x)
+
+    model.task_logits = spy
+    targets = torch.ones(1, 1, dtype=torch.long)
+    # A pure 30-pixel shift: the copy's right border left the field of
+    # view, so the network must see the normalised zero there.
+    model.hotspots((raw - MEAN) / STD, targets, ['upper_marrow'],
+                   num_aug=1,
+                   aug_kwargs=dict(max_angle=0, max_shift=(30, 0),
+                                   max_slice_shift=0, scale_range=(1, 1),
+                                   max_intensity=0, flip_prob=0),
+                   generator=torch.Generator().manual_seed(3))
+    copy = seen[0][0]
+    assert copy.min().item() == pytest.approx(-MEAN / STD, abs=1e-5)
+    border = (copy - (-MEAN / STD)).abs() < 1e-5
+    assert border.any(-1).any(-1).all()  # in every slice
+    # Without augmentation the map is |dy/d raw| = |dy/d input| / std.
+    seen.clear()
+    x = ((raw - MEAN) / STD).requires_grad_(True)
+    maps = model.hotspots(x.detach(), targets, ['upper_marrow'], num_aug=0)
+    score = task_logits(x)[4][0, 1]
+    (grad, ) = torch.autograd.grad(score, x)
+    torch.testing.assert_close(maps[:, 0], grad.abs() / STD)
+
+
 def test_unknown_branch_point():
     with pytest.raises(ValueError, match="unknown branch point 'conv9'"):
         build('conv9')
