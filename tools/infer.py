@@ -18,6 +18,17 @@ Examples::
         configs/mura/zoom_resnet18_1xb16_8e_synthetic-mura.py \\
         work_dirs/zoom_resnet18_1xb16_8e_synthetic-mura/epoch_8.pth \\
         scan.dcm folder_of_pngs/ --out-dir results/
+
+With a SpineNet config the inputs are disc volumes (``.npy``/``.npz``):
+per volume a JSON of the six predictions and one hotspot strip per task.
+``--disc-csv`` names a dataset CSV that gives each volume its
+vertebral-body boxes, so it is intensity-normalised as in training (a
+volume the CSV does not list is reported and skipped); without it volumes
+are used as stored, which is said on stderr and in the JSON::
+
+    python tools/infer.py SPINE_CONFIG work_dirs/spine/epoch_20.pth \\
+        data/synthetic_spine/volumes/patient00190_L4-L5.npy \\
+        --disc-csv data/synthetic_spine/discs.csv --out-dir results/
 """
 import argparse
 import json
@@ -55,6 +66,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         type=int,
         default=1024,
         help='long side of the overlay PNGs (larger images are shrunk)')
+    parser.add_argument(
+        '--disc-csv',
+        help='SpineNet volumes: a dataset CSV (volume, upper_body, '
+        'lower_body) giving each volume its vertebral-body boxes, so it is '
+        'intensity-normalised as in training; without it volumes are used '
+        'as stored')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -117,39 +134,51 @@ def run_one(model, pipeline, channels: int, names, path: str,
 def run_volumes(args: argparse.Namespace, cfg: Config) -> int:
     """Disc volumes (``.npy``/``.npz``) through a SpineNet model.
 
-    Writes ``<name>.json`` (per-task prediction and probabilities) and,
-    per binary task, ``<name>_<task>.png``: slices 2 and 8 above their
+    Each volume goes through the config's test pipeline (zero-padding;
+    intensity normalisation when ``--disc-csv`` gives its body boxes) and
+    the model's data preprocessor. Writes ``<name>.json`` (per-task
+    prediction and probabilities, whether the volume was normalised) and,
+    per hotspot task, ``<name>_<task>.png``: slices 2 and 8 above their
     evidence hotspot (``model.hotspot_cfg``; 32 augmentations by default).
     """
     import cv2
-    from mmengine.runner import load_checkpoint
-    from mmpretrain.registry import MODELS
 
-    from radplugins.datasets.spine import load_volume
-    from radplugins.datasets.transforms import pad_slices
+    from radplugins.apis import (build_disc_pipeline, disc_key,
+                                 inference_disc_volume, read_body_boxes)
     from radplugins.visualization import hotspot_strip
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
-    model = MODELS.build(cfg.model)
-    load_checkpoint(model, args.checkpoint, map_location='cpu')
-    model.to(args.device).eval()
+    try:
+        boxes = read_body_boxes(args.disc_csv) if args.disc_csv else {}
+    except (OSError, ValueError) as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 2
+    model = init_model(cfg, args.checkpoint, args.device)
     model.hotspot_cfg['enabled'] = True
+    pipeline = build_disc_pipeline(cfg)
     os.makedirs(args.out_dir, exist_ok=True)
     failed = []
     for path in args.inputs:
         name = osp.basename(path).split('.')[0]
         out_base = osp.join(args.out_dir, name)
         try:
-            volume = pad_slices(load_volume(path), path=path)
-            x = torch.from_numpy(volume)[None].to(args.device)
-            sample = model.predict(x)[0]
+            if args.disc_csv and disc_key(path) not in boxes:
+                raise KeyError(f'not listed in {args.disc_csv}')
+            bodies = boxes.get(disc_key(path), (None, None))
+            sample, volume = inference_disc_volume(model, pipeline, path,
+                                                   bodies)
         except Exception as exc:  # report every bad file, keep going
             failed.append(path)
             print(f'{path}: skipped: {type(exc).__name__}: {exc}',
                   file=sys.stderr)
             continue
+        normalised = None not in bodies
+        if not normalised:
+            print(f'{path}: no vertebral-body boxes, used as stored (not '
+                  'intensity-normalised)', file=sys.stderr)
         record = dict(
             input=path,
+            intensity_normalised=normalised,
             predictions={
                 t: int(sample.task_preds[i])
                 for i, t in enumerate(model.tasks)

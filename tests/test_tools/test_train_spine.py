@@ -4,6 +4,7 @@ import json
 import os.path as osp
 import sys
 
+import numpy as np
 import pytest
 
 from tests.test_tools.test_train_test import run
@@ -51,18 +52,52 @@ def test_train_then_test_with_hotspots(spine_root, tmp_path):
     record = last_record(test_dir, 'spine/pfirrmann/avg_class_acc')
     assert any(k.startswith('spine_hotspot/') and k.endswith('/pointing')
                for k in record), record
-    # tools/infer.py on volume input: JSON and one strip per binary task.
+    # tools/infer.py on volume input: JSON and one strip per binary task,
+    # the volume normalised with its body boxes from the CSV and passed
+    # through the data preprocessor, as tools/test.py does.
     volume = sorted(glob.glob(osp.join(spine_root, 'volumes', '*.npy')))[0]
+    csv_path = osp.join(spine_root, 'discs.csv')
+    checkpoint = str(work_dir / 'epoch_2.pth')
     out_dir = tmp_path / 'infer'
     run([
-        sys.executable, 'tools/infer.py', CONFIG,
-        str(work_dir / 'epoch_2.pth'), volume, '--out-dir',
+        sys.executable, 'tools/infer.py', CONFIG, checkpoint, volume,
+        '--disc-csv', csv_path, '--out-dir',
         str(out_dir), '--cfg-options', 'model.hotspot_cfg.num_aug=2'
     ])
     name = osp.basename(volume)[:-4]
     with open(out_dir / f'{name}.json') as f:
         record = json.load(f)
+    assert record['intensity_normalised'] is True
     assert set(record['predictions']) >= {'pfirrmann', 'lower_marrow'}
     assert len(record['probabilities']['pfirrmann']) == 5
     assert len(record['hotspots']) == 4
     assert all(osp.isfile(out_dir / p) for p in record['hotspots'])
+    from radplugins.apis import (build_disc_pipeline, disc_key,
+                                 inference_disc_volume, init_model,
+                                 read_body_boxes)
+    model = init_model(CONFIG, checkpoint)
+    sample, _ = inference_disc_volume(
+        model, build_disc_pipeline(model.cfg), volume,
+        read_body_boxes(csv_path)[disc_key(volume)])
+    for task, probs in record['probabilities'].items():
+        np.testing.assert_allclose(probs, sample.task_scores[task].numpy(),
+                                   atol=1e-4)
+    # A volume the CSV does not list is reported and skipped (exit 1).
+    stray = tmp_path / 'stray.npy'
+    np.save(stray, np.load(volume))
+    proc = run([
+        sys.executable, 'tools/infer.py', CONFIG, checkpoint, str(stray),
+        '--disc-csv', csv_path, '--out-dir',
+        str(tmp_path / 'stray_out')
+    ], check=False)
+    assert proc.returncode == 1
+    assert f'{stray}: skipped' in proc.stderr
+    assert 'not listed in' in proc.stderr
+    # tools/visualization/vis_hotspots.py: one strip per requested task.
+    run([
+        sys.executable, 'tools/visualization/vis_hotspots.py', CONFIG,
+        checkpoint, volume, '--disc-csv', csv_path, '--num-aug', '2',
+        '--tasks', 'lower_marrow', '--out',
+        str(tmp_path / 'vis')
+    ])
+    assert osp.isfile(tmp_path / 'vis' / f'{name}_lower_marrow.png')

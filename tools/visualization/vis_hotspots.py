@@ -1,28 +1,30 @@
 """Write evidence-hotspot strips (SpineNet Fig. 3) for disc volumes.
 
-For each volume (``.npy``/``.npz``, ``(S, 112, 224)``, S <= 9, zero-padded
-to 9 as the dataset does), one PNG per task: slices 2 and 8 on top, the
-task's evidence hotspot (K augmentations, mapped back) below.
+For each volume (``.npy``/``.npz``, ``(S, 112, 224)``, S <= 9) one PNG per
+task: slices 2 and 8 on top, the task's evidence hotspot (K augmentations,
+mapped back) below. The volume goes through the config's test pipeline
+(zero-padding to nine slices; intensity normalisation when ``--disc-csv``
+gives its vertebral-body boxes) and the model's data preprocessor, as in
+``tools/test.py``; without ``--disc-csv`` volumes are used as stored.
 
 Example::
 
     python tools/visualization/vis_hotspots.py CONFIG CHECKPOINT \\
         data/synthetic_spine/volumes/patient00190_L4-L5.npy \\
+        --disc-csv data/synthetic_spine/discs.csv \\
         --tasks lower_endplate upper_marrow --out work_dirs/hotspots
 """
 import argparse
 import os
 import os.path as osp
+import sys
 
 import cv2
-import torch
-from mmengine.config import Config
-from mmengine.runner import load_checkpoint
-from mmpretrain.registry import MODELS
 
 import radplugins  # noqa: F401
-from radplugins.datasets.spine import load_volume
-from radplugins.datasets.transforms import pad_slices
+from radplugins.apis import (build_disc_pipeline, disc_key,
+                             inference_disc_volume, init_model,
+                             read_body_boxes)
 from radplugins.visualization import hotspot_strip
 
 
@@ -40,25 +42,34 @@ def parse_args() -> argparse.Namespace:
                         default='pred')
     parser.add_argument('--slices', type=int, nargs='+', default=[2, 8],
                         help='1-based slices to show')
+    parser.add_argument(
+        '--disc-csv',
+        help='dataset CSV giving each volume its vertebral-body boxes '
+        '(volume, upper_body, lower_body)')
     parser.add_argument('--out', required=True)
     parser.add_argument('--device', default='cpu')
     return parser.parse_args()
 
 
-def main() -> None:
+def main() -> int:
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    model = MODELS.build(cfg.model)
-    load_checkpoint(model, args.checkpoint, map_location='cpu')
-    model.to(args.device).eval()
+    boxes = read_body_boxes(args.disc_csv) if args.disc_csv else {}
+    model = init_model(args.config, args.checkpoint, args.device)
     model.hotspot_cfg.update(
         enabled=True, num_aug=args.num_aug, tasks=tuple(args.tasks),
         target=args.target)
+    pipeline = build_disc_pipeline(model.cfg)
     os.makedirs(args.out, exist_ok=True)
     for path in args.volumes:
-        volume = pad_slices(load_volume(path), path=path)
-        x = torch.from_numpy(volume)[None].to(args.device)
-        sample = model.predict(x)[0]
+        if args.disc_csv and disc_key(path) not in boxes:
+            print(f'error: {path} is not listed in {args.disc_csv}',
+                  file=sys.stderr)
+            return 1
+        bodies = boxes.get(disc_key(path), (None, None))
+        if None in bodies:
+            print(f'{path}: no vertebral-body boxes, used as stored (not '
+                  'intensity-normalised)', file=sys.stderr)
+        sample, volume = inference_disc_volume(model, pipeline, path, bodies)
         name = osp.splitext(osp.basename(path))[0]
         for j, task in enumerate(args.tasks):
             strip = hotspot_strip(volume, sample.hotspots[j].numpy(),
@@ -67,7 +78,8 @@ def main() -> None:
             cv2.imwrite(out, strip)
             pred = int(sample.task_preds[model.tasks.index(task)])
             print(f'{out}: {task} predicted {pred}')
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

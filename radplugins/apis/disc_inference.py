@@ -1,0 +1,133 @@
+"""Inference on disc-volume files (SpineNet models), no runner.
+
+A volume goes through the config's test pipeline, as in ``tools/test.py``:
+zero-padding to nine slices and, when both vertebral-body boxes are given,
+the per-slice intensity normalisation the model was trained with; then the
+model's data preprocessor and ``predict``. Boxes come from a dataset CSV
+(the ``SpineDiscDataset`` format) or are passed directly. Typical use::
+
+    from radplugins.apis import (build_disc_pipeline, inference_disc_volume,
+                                 init_model, read_body_boxes)
+    model = init_model('configs/spine/spinenet_...py', 'epoch_20.pth')
+    pipeline = build_disc_pipeline(model.cfg)
+    boxes = read_body_boxes('data/synthetic_spine/discs.csv')
+    path = 'data/synthetic_spine/volumes/patient00190_L4-L5.npy'
+    sample, volume = inference_disc_volume(model, pipeline, path,
+                                           boxes.get(disc_key(path)))
+"""
+import copy
+import csv
+import os.path as osp
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.dataset import Compose, pseudo_collate
+from mmpretrain.registry import TRANSFORMS
+
+from ..datasets.spine import parse_box
+
+Box = Optional[List[float]]
+BodyBoxes = Tuple[Box, Box]
+
+
+def disc_key(path: str) -> str:
+    """The key :func:`read_body_boxes` files a volume under."""
+    return osp.realpath(path)
+
+
+def read_body_boxes(csv_path: str) -> Dict[str, BodyBoxes]:
+    """Upper and lower vertebral-body boxes of every volume in a CSV.
+
+    Args:
+        csv_path (str): A ``SpineDiscDataset`` CSV (``volume`` relative to
+            the CSV's folder, ``upper_body`` and ``lower_body`` as
+            ``'x1 y1 x2 y2'``; a blank cell is no box).
+
+    Returns:
+        dict: :func:`disc_key` of the volume -> ``(upper, lower)``.
+
+    Raises:
+        FileNotFoundError: If the CSV does not exist.
+        ValueError: On a missing column or a malformed box (naming the
+            file and line), or a volume listed twice with different boxes.
+    """
+    if not osp.isfile(csv_path):
+        raise FileNotFoundError(f'{csv_path}: disc CSV not found')
+    root = osp.dirname(osp.abspath(csv_path))
+    boxes: Dict[str, BodyBoxes] = {}
+    with open(csv_path, newline='') as f:
+        reader = csv.DictReader(f)
+        missing = [
+            c for c in ('volume', 'upper_body', 'lower_body')
+            if c not in (reader.fieldnames or [])
+        ]
+        if missing:
+            raise ValueError(f'{csv_path}: missing columns {missing}')
+        for line, row in enumerate(reader, start=2):
+            where = f'{csv_path}:{line}'
+            key = disc_key(osp.join(root, row['volume'].strip()))
+            pair = (parse_box(row['upper_body'], where),
+                    parse_box(row['lower_body'], where))
+            if boxes.setdefault(key, pair) != pair:
+                raise ValueError(f'{where}: volume {row["volume"]!r} listed '
+                                 'again with different body boxes')
+    return boxes
+
+
+def build_disc_pipeline(cfg: Config,
+                        pipeline: Optional[Sequence[dict]] = None
+                        ) -> Compose:
+    """The config's test pipeline for disc volumes, loading included.
+
+    Args:
+        cfg (Config): Config with ``test_dataloader.dataset.pipeline``.
+        pipeline (Sequence[dict], optional): Use this pipeline instead.
+
+    Returns:
+        Compose: Takes ``dict(img_path=..., upper_body=..., lower_body=...)``.
+    """
+    if pipeline is None:
+        try:
+            pipeline = cfg.test_dataloader.dataset.pipeline
+        except AttributeError:
+            raise ValueError('the config has no test_dataloader.dataset.'
+                             'pipeline to build inference from') from None
+    return Compose([
+        TRANSFORMS.build(step) if isinstance(step, dict) else step
+        for step in copy.deepcopy(list(pipeline))
+    ])
+
+
+def inference_disc_volume(model: torch.nn.Module,
+                          pipeline: Compose,
+                          path: str,
+                          body_boxes: Optional[BodyBoxes] = None
+                          ) -> Tuple[object, np.ndarray]:
+    """One disc volume file through the pipeline and the model.
+
+    Args:
+        model (torch.nn.Module): A SpineNet model from
+            :func:`~radplugins.apis.init_model` (eval mode); with
+            ``hotspot_cfg['enabled']`` the sample also holds hotspots.
+        pipeline (Compose): From :func:`build_disc_pipeline`.
+        path (str): ``.npy``/``.npz`` volume ``(S, 112, 224)``.
+        body_boxes (tuple, optional): ``(upper, lower)`` vertebral-body
+            boxes; without both the intensity normalisation is skipped and
+            the volume is used as stored.
+
+    Returns:
+        tuple: ``(DataSample, volume)``, the volume ``(9, 112, 224)`` as the
+        network received it before the data preprocessor.
+    """
+    upper, lower = body_boxes if body_boxes is not None else (None, None)
+    data = pipeline(dict(img_path=path, upper_body=upper, lower_body=lower))
+    if data is None:
+        raise ValueError(f'{path}: the pipeline dropped the volume')
+    volume = data['inputs'].numpy().astype(np.float32)
+    # Hotspots need gradients with respect to the input; the model turns
+    # them on itself where it needs them, so no_grad is safe here.
+    with torch.no_grad():
+        sample = model.test_step(pseudo_collate([data]))[0]
+    return sample, volume
