@@ -1,5 +1,6 @@
 """The synthetic spine generator draws what its labels say."""
 import numpy as np
+import pytest
 
 from radplugins.datasets.synthetic import (LESION_TASKS, SyntheticSpineConfig,
                                            render_disc)
@@ -56,3 +57,28 @@ def test_lesion_changes_the_pixels_inside_its_mask():
     marrow, masks, _ = render(seed=3, lower_marrow=1)
     inside = masks['lower_marrow']
     assert (marrow[inside] - clean[inside]).mean() > 0.3
+
+
+def test_command_line_split_fractions(tmp_path, monkeypatch):
+    """A held-out set: every patient in the test split, other seed."""
+    import csv
+    import sys
+
+    from tests.helpers import load_tool
+    tool = load_tool('dataset_converters/make_synthetic_spine.py')
+    monkeypatch.setattr(sys, 'argv', [
+        'make_synthetic_spine.py', '--out',
+        str(tmp_path), '--num-patients', '3', '--seed', '1',
+        '--split-fractions', '0', '0', '1'
+    ])
+    tool.main()
+    with open(tmp_path / 'discs.csv', newline='') as f:
+        rows = list(csv.DictReader(f))
+    assert len({r['patient'] for r in rows}) == 3
+    assert {r['split'] for r in rows} == {'test'}
+    monkeypatch.setattr(sys, 'argv', [
+        'make_synthetic_spine.py', '--out',
+        str(tmp_path / 'bad'), '--split-fractions', '0.5', '0.5', '0.5'
+    ])
+    with pytest.raises(ValueError, match=r'must sum to 1'):
+        tool.main()
