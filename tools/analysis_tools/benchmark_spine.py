@@ -12,6 +12,10 @@ interleaved measurements:
 - ``tta54``: the 54-view test-time prediction of one volume / one forward
   of a batch of 54 volumes (target <= 1.2).
 
+Every forward goes through the model's input normalisation (the data
+preprocessor's mean/std, which hotspots and TTA apply after warping the
+stored volume), so both sides of a ratio pay for it.
+
 Example::
 
     python tools/analysis_tools/benchmark_spine.py \\
@@ -65,7 +69,7 @@ def main() -> None:
     def reference_saliency():
         x = batch32.clone().requires_grad_(True)
         with torch.enable_grad(), saliency_mode(model):
-            logits = model.task_logits(x)[task]
+            logits = model.volume_logits(x)[task]
             class_score_gradients(logits, x, torch.ones(32, dtype=torch.long,
                                                         device=x.device),
                                   'plain')
@@ -78,7 +82,7 @@ def main() -> None:
 
     def forward54():
         with torch.no_grad():
-            model.task_logits(batch54)
+            model.volume_logits(batch54)
 
     def tta():
         model.tta, model.tta_chunk = True, 1

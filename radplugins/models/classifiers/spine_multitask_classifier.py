@@ -141,7 +141,7 @@ class SpineMultiTaskClassifier(BaseClassifier):
         norm = self._input_normalisation()
         return inputs if norm is None else inputs * norm[1] + norm[0]
 
-    def _volume_logits(self, volumes: torch.Tensor) -> List[torch.Tensor]:
+    def volume_logits(self, volumes: torch.Tensor) -> List[torch.Tensor]:
         """Task logits of raw (un-normalised) volumes."""
         norm = self._input_normalisation()
         if norm is not None:
@@ -206,7 +206,7 @@ class SpineMultiTaskClassifier(BaseClassifier):
         for start in range(0, inputs.shape[0], self.tta_chunk):
             part = raw[start:start + self.tta_chunk]
             views = disc_tta_views(part)
-            probs = [lg.softmax(-1) for lg in self._volume_logits(views)]
+            probs = [lg.softmax(-1) for lg in self.volume_logits(views)]
             chunks.append([
                 p.view(part.shape[0], NUM_TTA_VIEWS, -1).mean(1)
                 for p in probs
@@ -230,7 +230,7 @@ class SpineMultiTaskClassifier(BaseClassifier):
         """
         index = [self.tasks.index(t) for t in tasks]
         return evidence_hotspots(
-            self._volume_logits,
+            self.volume_logits,
             self,
             self._raw_volumes(inputs),
             targets,
