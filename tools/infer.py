@@ -163,7 +163,7 @@ def run_volumes(args: argparse.Namespace, cfg: Config) -> int:
         out_base = osp.join(args.out_dir, name)
         try:
             if args.disc_csv and disc_key(path) not in boxes:
-                raise KeyError(f'not listed in {args.disc_csv}')
+                raise LookupError(f'not listed in {args.disc_csv}')
             bodies = boxes.get(disc_key(path), (None, None))
             sample, volume = inference_disc_volume(model, pipeline, path,
                                                    bodies)
