@@ -143,7 +143,7 @@ def run_volumes(args: argparse.Namespace, cfg: Config) -> int:
     """
     import cv2
 
-    from radplugins.apis import (build_disc_pipeline, disc_key,
+    from radplugins.apis import (body_boxes_of, build_disc_pipeline,
                                  inference_disc_volume, read_body_boxes)
     from radplugins.visualization import hotspot_strip
     if args.cfg_options is not None:
@@ -162,9 +162,7 @@ def run_volumes(args: argparse.Namespace, cfg: Config) -> int:
         name = osp.basename(path).split('.')[0]
         out_base = osp.join(args.out_dir, name)
         try:
-            if args.disc_csv and disc_key(path) not in boxes:
-                raise LookupError(f'not listed in {args.disc_csv}')
-            bodies = boxes.get(disc_key(path), (None, None))
+            bodies = body_boxes_of(path, boxes, args.disc_csv)
             sample, volume = inference_disc_volume(model, pipeline, path,
                                                    bodies)
         except Exception as exc:  # report every bad file, keep going

@@ -1,6 +1,6 @@
 """Inference on files (PNG/JPG and DICOM radiographs, disc volumes) without
 a runner."""
-from .disc_inference import (build_disc_pipeline, disc_key,
+from .disc_inference import (body_boxes_of, build_disc_pipeline, disc_key,
                              inference_disc_volume, read_body_boxes)
 from .inference import (apply_window, build_inference_pipeline,
                         inference_model, init_model, is_dicom_file,
@@ -8,11 +8,11 @@ from .inference import (apply_window, build_inference_pipeline,
                         positive_class_index, prediction_to_dict, read_dicom)
 
 __all__ = [
-    'build_disc_pipeline', 'disc_key', 'inference_disc_volume',
-    'read_body_boxes', 'apply_window', 'build_inference_pipeline',
-    'inference_model', 'init_model', 'is_dicom_file', 'list_image_files',
-    'load_image_any', 'positive_class_index', 'prediction_to_dict',
-    'read_dicom'
+    'body_boxes_of', 'build_disc_pipeline', 'disc_key',
+    'inference_disc_volume', 'read_body_boxes', 'apply_window',
+    'build_inference_pipeline', 'inference_model', 'init_model',
+    'is_dicom_file', 'list_image_files', 'load_image_any',
+    'positive_class_index', 'prediction_to_dict', 'read_dicom'
 ]
 from .feature_extraction import (build_split_loader, cache_path,  # noqa: E402
                                  dataset_fingerprint, empty_features,

@@ -15,7 +15,6 @@ model's data preprocessor and ``predict``. Boxes come from a dataset CSV
     sample, volume = inference_disc_volume(model, pipeline, path,
                                            boxes.get(disc_key(path)))
 """
-import copy
 import csv
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -27,6 +26,7 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmpretrain.registry import TRANSFORMS
 
 from ..datasets.spine import parse_box
+from .inference import config_test_pipeline
 
 Box = Optional[List[float]]
 BodyBoxes = Tuple[Box, Box]
@@ -76,6 +76,28 @@ def read_body_boxes(csv_path: str) -> Dict[str, BodyBoxes]:
     return boxes
 
 
+def body_boxes_of(path: str,
+                  boxes: Dict[str, BodyBoxes],
+                  csv_path: Optional[str] = None) -> BodyBoxes:
+    """The body boxes of the volume ``path``.
+
+    Args:
+        path (str): Volume file.
+        boxes (dict): From :func:`read_body_boxes` of ``csv_path``.
+        csv_path (str, optional): The CSV ``boxes`` came from; None means
+            there is none and every volume is ``(None, None)``.
+
+    Raises:
+        LookupError: If ``csv_path`` is given and does not list ``path``.
+    """
+    if csv_path is None:
+        return None, None
+    key = disc_key(path)
+    if key not in boxes:
+        raise LookupError(f'not listed in {csv_path}')
+    return boxes[key]
+
+
 def build_disc_pipeline(cfg: Config,
                         pipeline: Optional[Sequence[dict]] = None
                         ) -> Compose:
@@ -88,15 +110,9 @@ def build_disc_pipeline(cfg: Config,
     Returns:
         Compose: Takes ``dict(img_path=..., upper_body=..., lower_body=...)``.
     """
-    if pipeline is None:
-        try:
-            pipeline = cfg.test_dataloader.dataset.pipeline
-        except AttributeError:
-            raise ValueError('the config has no test_dataloader.dataset.'
-                             'pipeline to build inference from') from None
     return Compose([
         TRANSFORMS.build(step) if isinstance(step, dict) else step
-        for step in copy.deepcopy(list(pipeline))
+        for step in config_test_pipeline(cfg, pipeline)
     ])
 
 

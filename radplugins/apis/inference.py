@@ -339,6 +339,23 @@ def init_model(config: Union[str, Config],
     return model.to(device).eval()
 
 
+def config_test_pipeline(cfg: Config,
+                        pipeline: Optional[Sequence[dict]] = None
+                        ) -> List[dict]:
+    """A copy of ``pipeline``, or of the config's test pipeline.
+
+    Raises:
+        ValueError: If neither is there.
+    """
+    if pipeline is None:
+        try:
+            pipeline = cfg.test_dataloader.dataset.pipeline
+        except AttributeError:
+            raise ValueError('the config has no test_dataloader.dataset.'
+                             'pipeline to build inference from') from None
+    return copy.deepcopy(list(pipeline))
+
+
 def build_inference_pipeline(
         cfg: Config,
         pipeline: Optional[Sequence[dict]] = None) -> Tuple[Compose, int]:
@@ -355,15 +372,9 @@ def build_inference_pipeline(
     Returns:
         tuple[Compose, int]: The pipeline and the channels it expects.
     """
-    if pipeline is None:
-        try:
-            pipeline = cfg.test_dataloader.dataset.pipeline
-        except AttributeError:
-            raise ValueError('the config has no test_dataloader.dataset.'
-                             'pipeline to build inference from') from None
     channels = 3
     steps = []
-    for step in copy.deepcopy(list(pipeline)):
+    for step in config_test_pipeline(cfg, pipeline):
         kind = step['type'] if isinstance(step, dict) else type(step).__name__
         name = kind.split('.')[-1] if isinstance(kind, str) else \
             getattr(kind, '__name__', '')

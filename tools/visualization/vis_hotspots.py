@@ -22,7 +22,7 @@ import sys
 import cv2
 
 import radplugins  # noqa: F401
-from radplugins.apis import (build_disc_pipeline, disc_key,
+from radplugins.apis import (body_boxes_of, build_disc_pipeline,
                              inference_disc_volume, init_model,
                              read_body_boxes)
 from radplugins.visualization import hotspot_strip
@@ -61,11 +61,11 @@ def main() -> int:
     pipeline = build_disc_pipeline(model.cfg)
     os.makedirs(args.out, exist_ok=True)
     for path in args.volumes:
-        if args.disc_csv and disc_key(path) not in boxes:
-            print(f'error: {path} is not listed in {args.disc_csv}',
-                  file=sys.stderr)
+        try:
+            bodies = body_boxes_of(path, boxes, args.disc_csv)
+        except LookupError as exc:
+            print(f'error: {path}: {exc}', file=sys.stderr)
             return 1
-        bodies = boxes.get(disc_key(path), (None, None))
         if None in bodies:
             print(f'{path}: no vertebral-body boxes, used as stored (not '
                   'intensity-normalised)', file=sys.stderr)
