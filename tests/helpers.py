@@ -1,8 +1,11 @@
 """Helpers shared by the tests (importable as ``tests.helpers``)."""
 import importlib.util
+import json
 import os
 import os.path as osp
 import socket
+import subprocess
+import sys
 from typing import Dict, List, Optional, Tuple
 
 import cv2
@@ -130,6 +133,25 @@ def load_tool(relpath: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def benchmark_records(tool: str, *args: str) -> List[dict]:
+    """Run ``tools/analysis_tools/<tool>`` with ``args``; it must exit 0.
+
+    Returns:
+        list[dict]: The JSON lines it printed, in order.
+    """
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    proc = subprocess.run(
+        [sys.executable, osp.join('tools', 'analysis_tools', tool), *args],
+        cwd=root,
+        capture_output=True,
+        text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return [
+        json.loads(line) for line in proc.stdout.splitlines()
+        if line.startswith('{')
+    ]
 
 
 def free_port() -> str:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from radplugins.apis import (build_disc_pipeline, disc_key,
+from radplugins.apis import (body_boxes_of, build_disc_pipeline, disc_key,
                              inference_disc_volume, init_model,
                              read_body_boxes)
 
@@ -37,6 +37,18 @@ def test_read_body_boxes_keys_volumes_by_real_path(spine_root):
     # The same file reached through another spelling of its path.
     assert disc_key(osp.join(spine_root, 'volumes', '..', row['volume'])) \
         in boxes
+
+
+def test_body_boxes_of_a_volume(spine_root, tmp_path):
+    csv_path = osp.join(spine_root, 'discs.csv')
+    boxes = read_body_boxes(csv_path)
+    path = osp.join(spine_root, first_row(spine_root)['volume'])
+    assert body_boxes_of(path, boxes, csv_path) == boxes[disc_key(path)]
+    # No CSV: every volume is used as stored.
+    assert body_boxes_of(path, {}) == (None, None)
+    # A CSV that does not list the volume names itself.
+    with pytest.raises(LookupError, match='not listed in .*discs.csv'):
+        body_boxes_of(str(tmp_path / 'other.npy'), boxes, csv_path)
 
 
 def test_read_body_boxes_errors_name_file_and_line(tmp_path):

@@ -1,9 +1,8 @@
-import json
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
+
+from tests.helpers import benchmark_records
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'tests', 'data',
@@ -11,18 +10,9 @@ CONFIG = osp.join(ROOT, 'tests', 'data',
 
 
 def test_prints_one_json_line_per_figure():
-    proc = subprocess.run([
-        sys.executable, 'tools/analysis_tools/benchmark_racnn.py', CONFIG,
-        '--batch', '2', '--input-size', '32', '--iters', '1', '--warmup', '0'
-    ],
-                          cwd=ROOT,
-                          capture_output=True,
-                          text=True)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    records = [
-        json.loads(line) for line in proc.stdout.splitlines()
-        if line.startswith('{')
-    ]
+    records = benchmark_records('benchmark_racnn.py', CONFIG, '--batch', '2',
+                                '--input-size', '32', '--iters', '1',
+                                '--warmup', '0')
     assert [r['figure'] for r in records] == [
         'train_step_classifier', 'train_step_apn', 'train_step'
     ]

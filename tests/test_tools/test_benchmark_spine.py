@@ -1,25 +1,14 @@
-import json
 import os.path as osp
-import subprocess
-import sys
+
+from tests.helpers import benchmark_records
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'tests', 'data', 'tiny_spinenet_synthetic-spine.py')
 
 
 def test_prints_one_json_line_per_figure():
-    proc = subprocess.run([
-        sys.executable, 'tools/analysis_tools/benchmark_spine.py', CONFIG,
-        '--repeats', '1', '--device', 'cpu'
-    ],
-                          cwd=ROOT,
-                          capture_output=True,
-                          text=True)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    records = [
-        json.loads(line) for line in proc.stdout.splitlines()
-        if line.startswith('{')
-    ]
+    records = benchmark_records('benchmark_spine.py', CONFIG, '--repeats',
+                                '1', '--device', 'cpu')
     assert [r['figure'] for r in records] == [
         'hotspots_k32', 'hotspots_k32_all4', 'tta54'
     ]

@@ -1,11 +1,8 @@
-import json
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 
-from tests.helpers import write_synthetic_mura
+from tests.helpers import benchmark_records, write_synthetic_mura
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'tests', 'data', 'tiny_resnet18_synthetic-mura.py')
@@ -13,19 +10,10 @@ CONFIG = osp.join(ROOT, 'tests', 'data', 'tiny_resnet18_synthetic-mura.py')
 
 def test_prints_one_json_line_per_figure(tmp_path):
     data_root = write_synthetic_mura(str(tmp_path / 'mura'))
-    proc = subprocess.run([
-        sys.executable, 'tools/analysis_tools/benchmark_train.py', CONFIG,
-        '--data-root', data_root, '--iters', '2', '--warmup', '1',
-        '--cfg-options', f'work_dir={tmp_path / "work"}'
-    ],
-                          cwd=ROOT,
-                          capture_output=True,
-                          text=True)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    records = [
-        json.loads(line) for line in proc.stdout.splitlines()
-        if line.startswith('{')
-    ]
+    records = benchmark_records('benchmark_train.py', CONFIG, '--data-root',
+                                data_root, '--iters', '2', '--warmup', '1',
+                                '--cfg-options',
+                                f'work_dir={tmp_path / "work"}')
     assert [r['figure'] for r in records] == [
         'dataloader', 'train_step', 'memory'
     ]
