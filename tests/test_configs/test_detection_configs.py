@@ -16,6 +16,7 @@ def test_detection_configs_exist():
         'faster-rcnn_r50_fpn_1x_flag-implant.py',
         'mask-rcnn_r50_fpn_1x_flag-implant.py',
         'faster-rcnn_r18_fpn_1xb4-384px_12e_synthetic-flag-implant.py',
+        'faster-rcnn_r18_fpn_1xb4-384px_24e_synthetic-flag-implant.py',
         'mask-rcnn_r18_fpn_1xb4-384px_12e_synthetic-flag-implant.py'
     } <= names
 
