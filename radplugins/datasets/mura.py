@@ -69,6 +69,27 @@ def resolve_mura_root(data_root: str) -> str:
         f'MURA CSV files such as train_image_paths.csv')
 
 
+def load_synthetic_ground_truth(path: str) -> Dict[str, dict]:
+    """The per-image records of a synthetic set's ground-truth file.
+
+    Args:
+        path (str): ``MURA-v1.1/synthetic_ground_truth.json`` as written by
+            the synthetic generator.
+
+    Returns:
+        dict: Its ``images`` object: boxes, polygons, split and label per
+        image path relative to the folder that holds ``MURA-v1.1/``.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'ground-truth file not found: {path}')
+    with open(path) as f:
+        images = json.load(f).get('images')
+    if not isinstance(images, dict):
+        raise ValueError(f'{path}: expected an "images" object keyed by '
+                         'image path')
+    return images
+
+
 @DATASETS.register_module()
 class MuraDataset(BaseDataset):
     """MURA-v1.1: musculoskeletal radiographs with study-level labels.
@@ -294,13 +315,7 @@ class MuraDataset(BaseDataset):
         path = self.ground_truth
         if path == 'auto':
             path = osp.join(self._mura_dir, 'synthetic_ground_truth.json')
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'ground-truth file not found: {path}')
-        with open(path) as f:
-            images = json.load(f).get('images')
-        if not isinstance(images, dict):
-            raise ValueError(f'{path}: expected an "images" object keyed by '
-                             'image path')
+        images = load_synthetic_ground_truth(path)
         for info in data_list:
             record = images.get(info['_rel_path'])
             if record is None:

@@ -21,7 +21,9 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from radplugins.datasets.mura import MURA_FOLDER
+from radplugins.datasets.mura import (MURA_FOLDER,
+                                      load_synthetic_ground_truth)
+from radplugins.datasets.synthetic import GROUND_TRUTH_FILE
 from radplugins.datasets.transforms.flag_removal import regions_to_mask
 
 
@@ -88,12 +90,11 @@ def coverage(truth: Dict[str, dict], removed: Dict[str, dict],
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
-    truth_path = osp.join(args.data_root, MURA_FOLDER,
-                          'synthetic_ground_truth.json')
-    if not osp.isfile(truth_path):
-        raise SystemExit(f'{truth_path}: not found (a synthetic set only)')
-    with open(truth_path) as f:
-        truth = json.load(f)['images']
+    try:
+        truth = load_synthetic_ground_truth(
+            osp.join(args.data_root, MURA_FOLDER, GROUND_TRUTH_FILE))
+    except (FileNotFoundError, ValueError) as error:
+        raise SystemExit(f'{error} (a synthetic set only)')
     with open(args.report) as f:
         report = json.load(f)
     margin = args.margin if args.margin is not None else int(
