@@ -1,7 +1,7 @@
 """Learn to zoom from network response (paper §III-C, Fig. 2)."""
 import warnings
 from contextlib import nullcontext
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
@@ -24,7 +24,8 @@ class ZoomInClassifier(ImageClassifier):
 
     1. forward the network-size input (the letterboxed radiograph);
     2. guided backpropagation of the predicted class score (or, in
-       training, optionally the ground-truth class) to the input;
+       training, optionally the ground-truth class; in prediction,
+       optionally a fixed class such as "abnormal") to the input;
     3. local entropy (eq. 5) of the quantised saliency;
     4. threshold it and take the region's box, map it to original-image
        pixels, enlarge it to at least the network input size there and keep
@@ -62,7 +63,12 @@ class ZoomInClassifier(ImageClassifier):
         num_steps (int): Zoom steps. Defaults to 1.
         saliency_rule (str): ``'guided'`` or ``'plain'``.
         train_target (str): Class explained during training: ``'pred'`` or
-            ``'gt'``. Prediction always explains the predicted class.
+            ``'gt'``.
+        predict_target (str | int): Class explained in prediction:
+            ``'pred'`` (the predicted class, the paper) or a class index,
+            e.g. 1 to look for the evidence of abnormality in every image,
+            also in those the first scale calls normal. Defaults to
+            ``'pred'``.
         entropy_cfg (dict): ``num_bins`` and ``window`` of the entropy.
         roi_cfg (dict): ``method`` (``'otsu'``, ``'percentile'``,
             ``'fixed'``), ``value``, ``region`` (``'largest'``, ``'all'``),
@@ -90,6 +96,7 @@ class ZoomInClassifier(ImageClassifier):
                  num_steps: int = 1,
                  saliency_rule: str = 'guided',
                  train_target: str = 'pred',
+                 predict_target: Union[str, int] = 'pred',
                  entropy_cfg: Optional[dict] = None,
                  roi_cfg: Optional[dict] = None,
                  loss_weights: Optional[Sequence[float]] = None,
@@ -105,6 +112,11 @@ class ZoomInClassifier(ImageClassifier):
         if train_target not in ('pred', 'gt'):
             raise ValueError(f"train_target must be 'pred' or 'gt', got "
                              f'{train_target!r}')
+        if predict_target != 'pred' and (
+                isinstance(predict_target, bool)
+                or not isinstance(predict_target, int) or predict_target < 0):
+            raise ValueError("predict_target must be 'pred' or a class "
+                             f'index >= 0, got {predict_target!r}')
         if combine not in COMBINE_MODES:
             raise ValueError(f'unknown combine {combine!r}; expected one of '
                              f'{COMBINE_MODES}')
@@ -117,6 +129,7 @@ class ZoomInClassifier(ImageClassifier):
         self.num_steps = num_steps
         self.saliency_rule = saliency_rule
         self.train_target = train_target
+        self.predict_target = predict_target
         self.entropy_cfg = {'num_bins': 16, 'window': 9, **(entropy_cfg or {})}
         self.roi_cfg = {
             'method': 'otsu',
@@ -218,6 +231,21 @@ class ZoomInClassifier(ImageClassifier):
         return (in_y[:, :, None] & in_x[:, None, :]).unsqueeze(1).float()
 
     # ------------------------------------------------------------------
+    def _saliency_target(self, logits: torch.Tensor,
+                         gt: Optional[torch.Tensor],
+                         training: bool) -> torch.Tensor:
+        """The class whose score each sample's saliency explains."""
+        if gt is not None:
+            return gt
+        if training or self.predict_target == 'pred':
+            return logits.detach().argmax(1)
+        if self.predict_target >= logits.shape[1]:
+            raise ValueError(
+                f'predict_target {self.predict_target} is not a class of a '
+                f'head with {logits.shape[1]} classes')
+        return torch.full((logits.shape[0], ), self.predict_target,
+                          dtype=torch.long, device=logits.device)
+
     def _zoom_steps(self,
                     inputs: torch.Tensor,
                     data_samples: List[DataSample],
@@ -258,7 +286,7 @@ class ZoomInClassifier(ImageClassifier):
                 if on_logits is not None:
                     on_logits(step, logits)
                 break
-            target = gt if gt is not None else logits.detach().argmax(1)
+            target = self._saliency_target(logits, gt, training)
             sal = class_score_gradients(
                 logits, x, target, self.saliency_rule, retain_graph=training)
             if on_logits is not None:

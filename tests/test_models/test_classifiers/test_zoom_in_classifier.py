@@ -200,3 +200,41 @@ def test_warns_about_shortcuts_that_make_a_saliency_lattice():
     with warnings.catch_warnings():
         warnings.simplefilter('error')
         build(backbone=dict(type='ResNetV1d', depth=18, out_indices=(3, )))
+
+
+def _first_scale_maps(model, bias):
+    model.eval()
+    with torch.no_grad():
+        model.head.fc.bias.copy_(torch.tensor(bias))
+    data = model.data_preprocessor(make_batch())
+    with torch.no_grad():
+        out = model(**data, mode='predict')
+    return out, torch.stack([s.saliency_maps[0] for s in out])
+
+
+def test_predict_target_explains_a_fixed_class():
+    # A bias moves the prediction but not the gradient of a class score, so
+    # "always class 1" on a model that predicts 0 must give the same maps
+    # as "the predicted class" on the same model made to predict 1.
+    fixed, fixed_maps = _first_scale_maps(
+        build(predict_target=1, return_maps=True), [100.0, 0.0])
+    assert all(int(s.pred_label) == 0 for s in fixed)
+    _, class1_maps = _first_scale_maps(
+        build(return_maps=True), [0.0, 100.0])
+    _, class0_maps = _first_scale_maps(
+        build(return_maps=True), [100.0, 0.0])
+    torch.testing.assert_close(fixed_maps, class1_maps)
+    assert not torch.allclose(fixed_maps, class0_maps)
+
+
+def test_predict_target_is_checked():
+    with pytest.raises(ValueError, match="'gt'"):
+        build(predict_target='gt')
+    with pytest.raises(ValueError, match='True'):
+        build(predict_target=True)
+    model = build(predict_target=2)
+    model.eval()
+    data = model.data_preprocessor(make_batch())
+    with pytest.raises(ValueError, match='predict_target 2 .* 2 classes'):
+        with torch.no_grad():
+            model(**data, mode='predict')
