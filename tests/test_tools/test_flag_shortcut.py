@@ -97,3 +97,15 @@ def test_bad_predictions_are_named(case):
     three = dict(preds[0], pred_score=np.ones(3) / 3)
     with pytest.raises(SystemExit, match=r'shape \(3,\)'):
         tool.shortcut_groups(truth, [three], data_root, 0.5)
+
+
+def test_auroc_per_flag_group_by_hand(case):
+    data_root, _, truth, preds = case
+    last = load_tool(TOOL).shortcut_groups(truth, preds, data_root, 0.5)[-1]
+    # flagged: abnormal 0.9 above all of 0.8, 0.6, 0.2 -> 3 of 3 pairs;
+    # unflagged: abnormal 0.4, 0.3 above 0.1 but not 0.7 -> 2 of 4 pairs.
+    assert last['auroc'] == dict(flagged=1.0, unflagged=0.5)
+    only_normal = [p for p in preds if 'a1' not in p['img_path']]
+    last = load_tool(TOOL).shortcut_groups(truth, only_normal, data_root,
+                                           0.5)[-1]
+    assert last['auroc']['flagged'] is None

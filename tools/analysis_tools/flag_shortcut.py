@@ -5,10 +5,12 @@ image's true label and by whether the generator drew a flag (an L/R marker)
 on it (``MURA-v1.1/synthetic_ground_truth.json``), and prints one JSON line
 per group: the number of images, the fraction predicted abnormal and the
 mean abnormal probability. A last line gives, per true label, the gap in
-the abnormal-prediction rate between flagged and unflagged images. On a
-test split where flags do not predict the label, a classifier that ignores
-them has gaps near zero; one that learnt the training set's flag shortcut
-calls flagged images abnormal more often, whatever their label.
+the abnormal-prediction rate between flagged and unflagged images, and the
+AUROC among the flagged and among the unflagged images alone. On a test
+split where flags do not predict the label, a classifier that ignores
+them has gaps near zero and about the same AUROC in both groups; one that
+learnt the training set's flag shortcut calls flagged images abnormal more
+often, whatever their label, and ranks the flagged ones worse.
 
 Example::
 
@@ -25,6 +27,7 @@ import sys
 from typing import Dict, List, Optional
 
 import numpy as np
+from sklearn.metrics import roc_auc_score
 
 from radplugins.datasets.mura import (MURA_FOLDER,
                                       load_synthetic_ground_truth)
@@ -64,7 +67,8 @@ def shortcut_groups(truth: Dict[str, dict], predictions: List[dict],
         threshold: abnormal probability counted as a positive prediction.
 
     Returns:
-        One dict per non-empty group, then one dict of gaps.
+        One dict per non-empty group, then one dict of the gaps and the
+        per-flag-group AUROCs (None where a group lacks a class).
     """
     groups: Dict[tuple, List[float]] = {}
     for index, pred in enumerate(predictions):
@@ -113,7 +117,17 @@ def shortcut_groups(truth: Dict[str, dict], predictions: List[dict],
                                4)
         else:
             gaps[name] = None
-    rows.append(dict(flag_gap=gaps, threshold=threshold))
+    # Threshold-free: how well the scores rank abnormal above normal among
+    # the flagged and among the unflagged images alone.
+    auroc = {}
+    for flagged, name in ((False, 'unflagged'), (True, 'flagged')):
+        normal = groups.get((0, flagged), [])
+        abnormal = groups.get((1, flagged), [])
+        auroc[name] = round(
+            float(roc_auc_score([0] * len(normal) + [1] * len(abnormal),
+                                normal + abnormal)),
+            4) if normal and abnormal else None
+    rows.append(dict(flag_gap=gaps, auroc=auroc, threshold=threshold))
     return rows
 
 
