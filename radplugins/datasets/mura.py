@@ -14,6 +14,8 @@ MURA_BODY_PARTS = ('XR_ELBOW', 'XR_FINGER', 'XR_FOREARM', 'XR_HAND',
                    'XR_HUMERUS', 'XR_SHOULDER', 'XR_WRIST')
 MURA_SPLITS = ('train', 'valid')
 MURA_FOLDER = 'MURA-v1.1'
+# The synthetic generator's box ground truth, inside MURA_FOLDER.
+GROUND_TRUTH_FILE = 'synthetic_ground_truth.json'
 
 # MURA-v1.1/<split>/XR_<PART>/patient<digits>/study<k>_<positive|negative>/
 _STUDY_PATTERN = re.compile(
@@ -314,7 +316,7 @@ class MuraDataset(BaseDataset):
             return
         path = self.ground_truth
         if path == 'auto':
-            path = osp.join(self._mura_dir, 'synthetic_ground_truth.json')
+            path = osp.join(self._mura_dir, GROUND_TRUTH_FILE)
         images = load_synthetic_ground_truth(path)
         for info in data_list:
             record = images.get(info['_rel_path'])

@@ -21,9 +21,8 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from radplugins.datasets.mura import (MURA_FOLDER,
+from radplugins.datasets.mura import (GROUND_TRUTH_FILE, MURA_FOLDER,
                                       load_synthetic_ground_truth)
-from radplugins.datasets.synthetic import GROUND_TRUTH_FILE
 from radplugins.datasets.transforms.flag_removal import regions_to_mask
 
 

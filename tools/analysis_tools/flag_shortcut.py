@@ -29,9 +29,8 @@ from typing import Dict, List, Optional
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from radplugins.datasets.mura import (MURA_FOLDER,
+from radplugins.datasets.mura import (GROUND_TRUTH_FILE, MURA_FOLDER,
                                       load_synthetic_ground_truth)
-from radplugins.datasets.synthetic import GROUND_TRUTH_FILE
 
 LABEL_NAMES = ('normal', 'abnormal')
 

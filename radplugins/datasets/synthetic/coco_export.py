@@ -22,7 +22,7 @@ import os
 import os.path as osp
 from typing import Dict, List
 
-from ..mura import MURA_FOLDER
+from ..mura import GROUND_TRUTH_FILE, MURA_FOLDER
 
 COCO_CLASSES = ('flag', 'implant')
 COCO_ANNOTATION_DIR = 'annotations'
@@ -130,7 +130,6 @@ def write_coco_annotations(out_dir: str) -> Dict[str, str]:
     Returns:
         dict: ``split -> path`` of the written files.
     """
-    from .mura_generator import GROUND_TRUTH_FILE
     gt_path = osp.join(out_dir, MURA_FOLDER, GROUND_TRUTH_FILE)
     if not osp.isfile(gt_path):
         raise FileNotFoundError(

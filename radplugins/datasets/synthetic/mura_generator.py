@@ -56,14 +56,14 @@ from typing import Dict, List, Optional, Tuple
 import cv2
 import numpy as np
 
-from ..mura import MURA_BODY_PARTS, MURA_FOLDER, normalize_body_part
+from ..mura import (GROUND_TRUTH_FILE, MURA_BODY_PARTS, MURA_FOLDER,
+                    normalize_body_part)
 from .coco_export import write_coco_annotations
 from .radiograph_drawing import (FIELDS, Pose, body_part_bones,
                                  clip_outline, draw_flag, draw_fracture,
                                  draw_implant, lesion_bone_indices,
                                  render_anatomy)
 
-GROUND_TRUTH_FILE = 'synthetic_ground_truth.json'
 # Bump when the same parameters draw different images.
 GENERATOR_VERSION = 2
 _COLOR_MODES = ('gray', 'rgb', 'gray16', 'rgba')
