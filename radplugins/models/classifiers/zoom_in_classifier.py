@@ -441,6 +441,11 @@ class ZoomInClassifier(ImageClassifier):
         boxes = torch.stack(steps['boxes'], 1)
         peaks = torch.stack(steps['peaks'], 1)
         for i, sample in enumerate(data_samples):
+            # The copy is an input, not a result, and a view into the whole
+            # batch's tensor: kept, every sample would pickle the batch
+            # (tools/test.py --out ran out of memory on the valid split).
+            if 'hr_img' in sample:
+                del sample.hr_img
             sample.set_pred_score(scores[i]).set_pred_label(
                 scores[i].argmax(0, keepdim=True))
             sample.set_field(boxes[i], 'zoom_boxes')

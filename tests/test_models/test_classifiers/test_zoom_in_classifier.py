@@ -1,3 +1,4 @@
+import pickle
 import warnings
 
 import numpy as np
@@ -200,6 +201,19 @@ def test_warns_about_shortcuts_that_make_a_saliency_lattice():
     with warnings.catch_warnings():
         warnings.simplefilter('error')
         build(backbone=dict(type='ResNetV1d', depth=18, out_indices=(3, )))
+
+
+def test_predictions_do_not_carry_the_high_res_batch():
+    model = build()
+    model.eval()
+    data = model.data_preprocessor(make_batch())
+    batch_bytes = data['data_samples'][0].hr_img._base.nbytes
+    with torch.no_grad():
+        out = model(**data, mode='predict')
+    assert all('hr_img' not in s for s in out)
+    # What tools/test.py --out pickles per sample: far less than the batch
+    # of copies that a kept view would drag along.
+    assert len(pickle.dumps(out[0].to_dict())) < batch_bytes / 10
 
 
 def _first_scale_maps(model, bias):
