@@ -1,23 +1,14 @@
-import importlib.util
 import os.path as osp
 from argparse import Namespace
 
 import pytest
 import torch
 
-from tests.helpers import benchmark_records
+from tests.helpers import benchmark_records, load_tool
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIG = osp.join(ROOT, 'tests', 'data', 'tiny_zoom_resnet18_synthetic-mura.py')
-
-
-def load_benchmark():
-    spec = importlib.util.spec_from_file_location(
-        'benchmark_zoom',
-        osp.join(ROOT, 'tools', 'analysis_tools', 'benchmark_zoom.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+CONFIG = osp.join(ROOT, 'tests', 'data',
+                  'tiny_zoom_resnet18_synthetic-mura.py')
 
 
 def test_prints_one_json_line_per_figure():
@@ -46,7 +37,7 @@ def test_prints_one_json_line_per_figure():
 
 
 def test_batch_inputs_are_the_letterboxed_high_res_copies():
-    bench = load_benchmark()
+    bench = load_tool('analysis_tools/benchmark_zoom.py')
     args = Namespace(batch=2, input_size=32, hr_size=(64, 48),
                      hr_channels=1, device='cpu')
     batch = bench.make_batch(args)
