@@ -48,12 +48,12 @@ optim_wrapper = dict(
 
 data_root = 'data/synthetic_mura'
 batch_size = 16
-# The gt_*_boxes exist only with MuraDataset(ground_truth=...) (synthetic
+# The gt_* keys exist only with MuraDataset(ground_truth=...) (synthetic
 # data) and feed ZoomLocalization; PackInputs skips keys a sample lacks.
 loc_meta_keys = ('sample_idx', 'img_path', 'ori_shape', 'img_shape',
                  'scale_factor', 'flip', 'flip_direction', 'letterbox_offset',
                  'study_id', 'body_part', 'patient_id', 'view_idx',
-                 'gt_abnormal_boxes', 'gt_flag_boxes')
+                 'gt_abnormal_boxes', 'gt_abnormal_kinds', 'gt_flag_boxes')
 test_pipeline = [
     dict(type='LoadRadiograph', channels=3),
     dict(type='RescaleIntensity', percentiles=(1.0, 99.0)),

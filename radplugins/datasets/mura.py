@@ -136,8 +136,10 @@ class MuraDataset(BaseDataset):
             per image, as the synthetic generator writes; ``'auto'`` means
             ``MURA-v1.1/synthetic_ground_truth.json``. Each sample then
             carries ``gt_abnormal_boxes`` and ``gt_flag_boxes`` (``(K, 4)``
-            float32, ``x1, y1, x2, y2`` in original pixels) for the
-            localisation metrics. Real MURA has no such file. Defaults to
+            float32, ``x1, y1, x2, y2`` in original pixels) and
+            ``gt_abnormal_kinds`` (one string per abnormality box, e.g.
+            ``'fracture'`` or ``'implant'``; ``''`` where the file names
+            none) for the localisation metrics. Real MURA has no such file. Defaults to
             None.
         **kwargs: Passed to :class:`mmpretrain.datasets.BaseDataset`
             (``pipeline``, ``test_mode``, ``indices``, ...).
@@ -328,6 +330,10 @@ class MuraDataset(BaseDataset):
                 boxes = [obj['bbox'] for obj in record.get(key, [])]
                 info[field] = np.asarray(boxes, dtype=np.float32).reshape(
                     -1, 4)
+            info['gt_abnormal_kinds'] = [
+                str(obj.get('kind', ''))
+                for obj in record.get('abnormalities', [])
+            ]
 
     def extra_repr(self) -> List[str]:
         """Lines for ``repr``: split, body parts and skipped images."""

@@ -55,7 +55,7 @@ def test_config_runs_one_sample(path, mura_root, tmp_path):
     sample = dataset[0]
     keys = ['study_id', 'body_part']
     if cfg.test_dataloader.dataset.get('ground_truth'):
-        keys += ['gt_abnormal_boxes', 'gt_flag_boxes']
+        keys += ['gt_abnormal_boxes', 'gt_abnormal_kinds', 'gt_flag_boxes']
     for key in keys:
         assert key in sample['data_samples'].metainfo, key
 

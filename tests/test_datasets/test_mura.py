@@ -172,6 +172,9 @@ def test_ground_truth_boxes_from_the_generator(tmp_path):
         for box, obj in zip(info['gt_abnormal_boxes'],
                             record['abnormalities']):
             np.testing.assert_allclose(box, obj['bbox'], rtol=1e-6)
+        assert info['gt_abnormal_kinds'] == [
+            obj['kind'] for obj in record['abnormalities']
+        ]
         n_boxes += len(record['abnormalities']) + len(record['flags'])
         if info['gt_label'] == 0:
             assert len(info['gt_abnormal_boxes']) == 0

@@ -5,13 +5,13 @@
 _base_ = ['./mura_bs32_224.py']
 
 hr_long_side = 1024
-# The gt_*_boxes exist only with MuraDataset(ground_truth=...) (synthetic
+# The gt_* keys exist only with MuraDataset(ground_truth=...) (synthetic
 # data) and feed ZoomLocalization; PackInputs skips keys a sample lacks.
 zoom_meta_keys = ('sample_idx', 'img_path', 'ori_shape', 'img_shape',
                   'scale_factor', 'flip', 'flip_direction',
                   'letterbox_offset', 'hr_scale', 'study_id', 'body_part',
                   'patient_id', 'view_idx', 'gt_abnormal_boxes',
-                  'gt_flag_boxes')
+                  'gt_abnormal_kinds', 'gt_flag_boxes')
 
 train_pipeline = [
     dict(type='LoadRadiograph', channels=3),

@@ -75,15 +75,22 @@ class ZoomLocalization(BaseMetric):
       ``num_lesion_flag_images`` (floats, because MMEngine's JSON log drops
       integer scalars).
 
-    Keys are ``{score}`` and ``{BODY_PART}/{score}``, under the ``loc/``
-    prefix. A score with no eligible image is NaN.
+    Keys are ``{score}``, ``{BODY_PART}/{score}`` and, with
+    ``per_lesion_kind``, ``{kind}/{score}`` (e.g. ``implant/roi_hit``),
+    under the ``loc/`` prefix. A lesion-kind group holds the images with at
+    least one lesion of that kind, and its lesion scores count only the
+    lesions of that kind, so a hit on an implant does not count for a
+    fracture in the same image. A score with no eligible image is NaN.
 
     Each data sample needs ``zoom_boxes`` (``(num_steps, 4)``) and
     ``saliency_peaks`` (``(num_steps, 2)``) from
     :meth:`ZoomInClassifier.predict`, the metainfo ``gt_abnormal_boxes``
     and ``gt_flag_boxes`` (``MuraDataset(ground_truth=...)`` and
     ``PackInputs(meta_keys=...)``), ``ori_shape`` and, with
-    ``per_body_part``, ``body_part``.
+    ``per_body_part``, ``body_part``. The per-kind groups need
+    ``gt_abnormal_kinds`` (one string per lesion box, from the same
+    dataset option); samples without it are left out of them, and a set
+    where no sample has it reports no kinds.
 
     Args:
         step (int): Zoom step to score, Python-indexed. Defaults to 0.
@@ -92,6 +99,8 @@ class ZoomLocalization(BaseMetric):
         hit_fraction (float): Fraction of a box's area that must lie inside
             the ROI for a hit, in (0, 1]. Defaults to 0.5.
         per_body_part (bool): Also report each body part. Defaults to True.
+        per_lesion_kind (bool): Also report each lesion kind. Defaults to
+            True.
         collect_device (str): ``'cpu'`` or ``'gpu'`` for gathering results.
         prefix (str, optional): Key prefix. Defaults to ``'loc'``.
     """
@@ -103,6 +112,7 @@ class ZoomLocalization(BaseMetric):
                  tolerance: float = 0.0,
                  hit_fraction: float = 0.5,
                  per_body_part: bool = True,
+                 per_lesion_kind: bool = True,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
@@ -118,6 +128,7 @@ class ZoomLocalization(BaseMetric):
         self.tolerance = float(tolerance)
         self.hit_fraction = float(hit_fraction)
         self.per_body_part = per_body_part
+        self.per_lesion_kind = per_lesion_kind
 
     # ------------------------------------------------------------------
     # geometry
@@ -350,14 +361,24 @@ class ZoomLocalization(BaseMetric):
                     f'step={self.step} is out of range for a model with '
                     f'{num_steps} zoom step(s) ({name})')
             height, width = (int(v) for v in sample['ori_shape'][:2])
+            lesions = _as_boxes(sample['gt_abnormal_boxes'],
+                                f'gt_abnormal_boxes of {name}').tolist()
+            kinds = sample.get('gt_abnormal_kinds')
+            if kinds is not None:
+                kinds = [str(k) for k in kinds]
+                if len(kinds) != len(lesions):
+                    raise ValueError(
+                        f'{name}: {len(kinds)} gt_abnormal_kinds for '
+                        f'{len(lesions)} gt_abnormal_boxes; one kind per '
+                        'box expected')
             # Plain Python values keep the gathered results small and
             # picklable; tensors would drag device memory into the gather.
             self.results.append(
                 dict(
                     roi=boxes[self.step].tolist(),
                     peak=peaks[self.step].tolist(),
-                    lesions=_as_boxes(sample['gt_abnormal_boxes'],
-                                      f'gt_abnormal_boxes of {name}').tolist(),
+                    lesions=lesions,
+                    kinds=kinds,
                     flags=_as_boxes(sample['gt_flag_boxes'],
                                     f'gt_flag_boxes of {name}').tolist(),
                     size=[width, height],
@@ -373,17 +394,36 @@ class ZoomLocalization(BaseMetric):
             dict: The flat metric dict described in the class docstring.
         """
         parts = np.array([r['body_part'] for r in results])
-        groups = [('', np.ones(len(results), dtype=bool))]
+        # (key prefix, images in the group, lesion kind to keep or None)
+        groups = [('', np.ones(len(results), dtype=bool), None)]
         if self.per_body_part:
-            groups += [(f'{p}/', parts == p) for p in sorted(set(parts))]
+            groups += [(f'{p}/', parts == p, None)
+                       for p in sorted(set(parts))]
+        if self.per_lesion_kind:
+            kinds = sorted({k for r in results for k in r['kinds'] or () if k})
+            clash = set(kinds) & {str(p) for p in parts}
+            if clash:
+                raise ValueError(
+                    f'lesion kind(s) {sorted(clash)} are also body part '
+                    'names, so their keys would mix; rename the kinds or set '
+                    'per_lesion_kind=False')
+            groups += [(f'{kind}/',
+                        np.array([kind in (r['kinds'] or ()) for r in results],
+                                 dtype=bool), kind) for kind in kinds]
+
+        def lesions_of(result: dict, kind: Optional[str]) -> np.ndarray:
+            boxes = np.array(result['lesions']).reshape(-1, 4)
+            if kind is None:
+                return boxes
+            return boxes[np.array(result['kinds']) == kind]
 
         metrics: Dict[str, float] = {}
-        for name, mask in groups:
+        for name, mask, kind in groups:
             chosen = [results[i] for i in np.flatnonzero(mask)]
             scores = self.calculate(
                 np.array([r['roi'] for r in chosen]).reshape(-1, 4),
                 np.array([r['peak'] for r in chosen]).reshape(-1, 2),
-                [np.array(r['lesions']) for r in chosen],
+                [lesions_of(r, kind) for r in chosen],
                 [np.array(r['flags']) for r in chosen],
                 image_sizes=np.array([r['size'] for r in chosen]),
                 tolerance=self.tolerance,
@@ -407,7 +447,8 @@ class ZoomLocalization(BaseMetric):
                 :meth:`evaluate`, with or without a key prefix.
 
         Returns:
-            str: A fixed-width table, one row per body part plus ``ALL``.
+            str: A fixed-width table, one row per body part and lesion kind
+            plus ``ALL``.
         """
         # The prefix may be 'loc/', 'val/loc/' or a user's own: the overall
         # keys are the shortest ones, and per-part keys have one more field.
@@ -432,7 +473,7 @@ class ZoomLocalization(BaseMetric):
         def cell(key: str) -> str:
             return format_cell(key, flat.get(key))
 
-        rows = [['body part'] + [c[0] for c in columns]]
+        rows = [['group'] + [c[0] for c in columns]]
         for part in parts + ['ALL']:
             rows.append([part] + [cell(f'{part}/{c[1]}') for c in columns])
         return render_table(

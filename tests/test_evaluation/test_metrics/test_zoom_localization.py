@@ -129,7 +129,14 @@ SCORES = ('pointing', 'roi_hit', 'centre_hit', 'roi_iou', 'flag_hit',
           'num_lesion_images', 'num_flag_images', 'num_lesion_flag_images')
 
 
-def make_samples(images=IMAGES, drop=()):
+# Lesion kinds for IMAGES, one per lesion box. C holds one of each: its
+# fracture is the quarter-covered box under the peak, its implant the
+# small box outside the ROI.
+KINDS = [['implant'], ['fracture'], ['fracture', 'implant'], [], ['implant'],
+         []]
+
+
+def make_samples(images=IMAGES, drop=(), kinds=None):
     samples = []
     for i, (part, (w, h), rois, peaks, lesions, flags) in enumerate(images):
         meta = dict(
@@ -138,6 +145,8 @@ def make_samples(images=IMAGES, drop=()):
             ori_shape=(h, w),
             gt_abnormal_boxes=np.array(lesions, np.float32).reshape(-1, 4),
             gt_flag_boxes=np.array(flags, np.float32).reshape(-1, 4))
+        if kinds is not None:
+            meta['gt_abnormal_kinds'] = kinds[i]
         sample = DataSample(metainfo={
             k: v
             for k, v in meta.items() if k not in drop
@@ -154,20 +163,26 @@ def make_samples(images=IMAGES, drop=()):
     return samples
 
 
-def run_metric(images=IMAGES, **kwargs):
+def run_metric(images=IMAGES, kinds=None, **kwargs):
     metric = METRICS.build(dict(type='ZoomLocalization', **kwargs))
-    samples = make_samples(images)
+    samples = make_samples(images, kinds=kinds)
     # Two batches, as a loop would call it.
     metric.process(None, samples[:3])
     metric.process(None, samples[3:])
     return metric.evaluate(len(samples))
 
 
-def reference(images, step=0, tolerance=0.0, hit_fraction=0.5):
+def reference(images, step=0, tolerance=0.0, hit_fraction=0.5, kinds=None):
     """Independent scores from shapely polygons, plain loops and lists."""
     out = {}
     groups = [('', images)] + [(f'{p}/', [im for im in images if im[0] == p])
                                for p in {im[0] for im in images}]
+    for kind in {k for ks in kinds or () for k in ks}:
+        # The images with a lesion of this kind, holding only those lesions.
+        groups.append((f'{kind}/', [
+            im[:4] + ([b for b, k in zip(im[4], ks) if k == kind], im[5])
+            for im, ks in zip(images, kinds) if kind in ks
+        ]))
     for name, group in groups:
         pointing, hit, iou, f_hit, f_point, instead, area, centre = (
             [] for _ in range(8))
@@ -303,6 +318,40 @@ def test_without_body_parts():
     assert out['loc/roi_hit'] == pytest.approx(0.5)
 
 
+def test_scores_per_lesion_kind():
+    out = run_metric(kinds=KINDS)
+    # Implants: A (hit, peak off), C's small box (miss, peak off), E (hit,
+    # peak on the edge). Fractures: B (miss), C's big box (a quarter
+    # covered, a miss, but the peak is on it).
+    assert out['loc/implant/num_lesion_images'] == 3.0
+    assert out['loc/implant/roi_hit'] == pytest.approx(2 / 3)
+    assert out['loc/implant/pointing'] == pytest.approx(1 / 3)
+    assert out['loc/fracture/num_lesion_images'] == 2.0
+    assert out['loc/fracture/roi_hit'] == 0.0
+    assert out['loc/fracture/pointing'] == pytest.approx(1 / 2)
+    # The overall and body-part scores do not change with kinds.
+    plain = run_metric()
+    assert {k: v for k, v in out.items() if k in plain} == pytest.approx(
+        plain, nan_ok=True)
+    assert_same(out, reference(IMAGES, kinds=KINDS))
+    assert_same(
+        run_metric(kinds=KINDS, step=1, hit_fraction=0.25),
+        reference(IMAGES, step=1, hit_fraction=0.25, kinds=KINDS))
+    without = run_metric(kinds=KINDS, per_lesion_kind=False)
+    assert not [k for k in without if 'implant' in k or 'fracture' in k]
+
+
+def test_bad_lesion_kinds_are_named():
+    sample = make_samples(IMAGES[2:3], kinds=[['fracture']])[0]
+    with pytest.raises(ValueError, match=r'img0.png: 1 gt_abnormal_kinds '
+                       'for 2 gt_abnormal_boxes'):
+        ZoomLocalization().process(None, [sample])
+    metric = ZoomLocalization()
+    metric.process(None, make_samples(IMAGES[:1], kinds=[['XR_WRIST']]))
+    with pytest.raises(ValueError, match=r"\['XR_WRIST'\].*body part"):
+        metric.evaluate(1)
+
+
 def test_missing_model_outputs_name_the_zoom_model():
     metric = ZoomLocalization()
     for key in ('zoom_boxes', 'saliency_peaks'):
@@ -348,9 +397,8 @@ def test_table_lists_every_body_part(prefix):
         line.split()[0]: line.split()
         for line in table.splitlines()[1:] if not line.startswith('-')
     }
-    assert set(rows) == {'body', 'XR_ELBOW', 'XR_HAND', 'XR_WRIST', 'ALL'}
-    header = rows['body'][1:]  # 'body part' splits in two
-    col = {name: i for i, name in enumerate(header[1:], start=1)}
+    assert set(rows) == {'group', 'XR_ELBOW', 'XR_HAND', 'XR_WRIST', 'ALL'}
+    col = {name: i for i, name in enumerate(rows['group'])}
     assert rows['ALL'][col['images']] == '6'
     assert rows['XR_HAND'][col['images']] == '3'
     assert rows['XR_WRIST'][col['flag_instead']] == '1.000'
