@@ -15,10 +15,11 @@ def test_prints_one_json_line_per_figure():
     records = benchmark_records('benchmark_zoom.py', CONFIG, '--batch', '2',
                                 '--input-size', '32', '--hr-size', '96',
                                 '64', '--iters', '1', '--warmup', '0',
-                                '--entropy-maps', '2')
+                                '--entropy-maps', '2', '--phases', '1')
     by_figure = {r['figure']: r for r in records}
     assert list(by_figure) == [
-        'train_step', 'entropy_share', 'entropy_vs_skimage', 'memory'
+        'train_step', 'entropy_share', 'entropy_vs_skimage', 'phases',
+        'memory'
     ]
     step = by_figure['train_step']
     # One iteration: the median paired ratio is that iteration's ratio.
@@ -34,6 +35,56 @@ def test_prints_one_json_line_per_figure():
         assert entropy['max_abs_diff_bits'] < 1e-5
     memory = by_figure['memory']
     assert memory['zoom_mb'] > 0 and memory['plain_mb'] > 0
+    phases = by_figure['phases']
+    assert set(phases['plain']) == {
+        'preprocess', 'forward', 'backward', 'step', 'other'
+    }
+    assert set(phases['zoom']) == set(phases['plain']) | {
+        'saliency (input-only backward)', 'backward (parameters only)',
+        'entropy', 'roi boxes', 'crops'
+    }
+    for kind in ('plain', 'zoom'):
+        # One step: its phases and the rest add up to it (4-decimal
+        # rounding of each).
+        parts = sum(v for k, v in phases[kind].items() if k != 'step')
+        assert parts == pytest.approx(phases[kind]['step'], abs=1e-3)
+        assert all(v > 0 for k, v in phases[kind].items() if k != 'other')
+
+
+def test_phase_timer_charges_each_call_and_restores_everything():
+    from mmengine.config import Config
+    from mmengine.optim import build_optim_wrapper
+
+    from radplugins.models.classifiers import zoom_in_classifier
+    bench = load_tool('analysis_tools/benchmark_zoom.py')
+    cfg = Config.fromfile(CONFIG)
+    zoom, plain = bench.build_models(cfg, 'cpu')
+    models = dict(zoom=zoom, plain=plain)
+    originals = {
+        name: getattr(zoom_in_classifier, name)
+        for name in bench.ZOOM_CALL_PHASES
+    }
+    backward = torch.Tensor.backward
+    with bench.phase_timer(models, 'cpu') as spent:
+        torch.ones(1, requires_grad=True).sum().backward()
+        assert set(spent) == {'backward'}
+        zoom.extract_feat(torch.zeros(2, 3, 32, 32))
+        assert set(spent) == {'backward', 'forward'}
+    with pytest.raises(RuntimeError, match='inside'):
+        with bench.phase_timer(models, 'cpu'):
+            raise RuntimeError('inside')
+    assert torch.Tensor.backward is backward
+    for name, fn in originals.items():
+        assert getattr(zoom_in_classifier, name) is fn
+    for model in models.values():
+        assert 'extract_feat' not in vars(model)
+        assert 'forward' not in vars(model.data_preprocessor)
+    # Restored models still train.
+    args = Namespace(batch=2, input_size=32, hr_size=(64, 48),
+                     hr_channels=bench.high_res_channels(cfg), device='cpu')
+    zoom.train()
+    bench.train_step(zoom, build_optim_wrapper(zoom, cfg.optim_wrapper),
+                     bench.make_batch(args))
 
 
 def test_batch_inputs_are_the_letterboxed_high_res_copies():

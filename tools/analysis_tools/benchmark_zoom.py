@@ -16,7 +16,11 @@ Prints one JSON line per figure:
   (target <= 5 %);
 - ``memory``: peak memory of a zoom train step / a plain one (target
   <= 1.6), each measured in a fresh subprocess on the CPU (peak RSS growth)
-  or as ``torch.cuda.max_memory_allocated`` on a GPU.
+  or as ``torch.cuda.max_memory_allocated`` on a GPU;
+- ``phases`` (with ``--phases N``): where the time of each step goes,
+  median seconds per phase over N more steps of each model, timed apart
+  from the ratio above (the timers synchronise the device around every
+  phase).
 
 Example::
 
@@ -24,11 +28,14 @@ Example::
         configs/mura/zoom_resnet18_1xb16_8e_synthetic-mura.py --batch 16
 """
 import argparse
+import contextlib
 import copy
 import json
 import subprocess
 import sys
 import time
+from collections import defaultdict
+from typing import Dict, Iterator
 
 import numpy as np
 import torch
@@ -39,7 +46,17 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 import radplugins  # noqa: F401
+from radplugins.models.classifiers import zoom_in_classifier
 from radplugins.saliency import local_entropy, saliency_entropy
+
+# The saliency core's calls in a zoom step, by the module-level names the
+# zoom classifier calls them through, and the phase each one counts for.
+ZOOM_CALL_PHASES = {
+    'class_score_gradients': 'saliency (input-only backward)',
+    'saliency_entropy': 'entropy',
+    'boxes_from_maps': 'roi boxes',
+    'crop_and_resize': 'crops',
+}
 
 
 def parse_args() -> argparse.Namespace:
@@ -54,6 +71,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--device',
                         default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--entropy-maps', type=int, default=32)
+    parser.add_argument('--phases', type=int, default=0, metavar='N',
+                        help='also time each phase of N more steps per '
+                        'model (default 0: off)')
     parser.add_argument('--memory-worker', choices=['zoom', 'plain'],
                         help=argparse.SUPPRESS)
     return parser.parse_args()
@@ -138,6 +158,113 @@ def train_step(model, optim_wrapper, batch) -> None:
 def sync(device: str) -> None:
     if device.startswith('cuda'):
         torch.cuda.synchronize()
+
+
+@contextlib.contextmanager
+def phase_timer(models: dict, device: str) -> Iterator[Dict[str, float]]:
+    """Seconds spent per phase of the train steps run inside the block.
+
+    Wraps, for the duration of the block, the calls a train step makes:
+    each model's data preprocessor and ``extract_feat`` (the backbone and
+    neck forward; the linear head is left in ``other``), the saliency
+    core's functions as the zoom classifier calls them, ``Tensor.backward``
+    (a backward restricted to ``inputs=`` is the zoom's parameter-only one)
+    and the optimiser step. Every wrapped call synchronises the device
+    before and after, so GPU time is charged to the phase that queued it.
+    Everything is restored on exit, also on errors.
+
+    Args:
+        models (dict): The models whose calls are timed.
+        device (str): Their device.
+
+    Yields:
+        dict: Phase name -> seconds, filled while the block runs; the
+        caller clears it between steps.
+    """
+    spent: Dict[str, float] = defaultdict(float)
+
+    def timed(phase, fn):
+
+        def wrapper(*args, **kwargs):
+            sync(device)
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                sync(device)
+                spent[phase] += time.perf_counter() - start
+
+        return wrapper
+
+    tensor_backward = torch.Tensor.backward
+
+    def backward(tensor, *args, **kwargs):
+        phase = ('backward (parameters only)'
+                 if kwargs.get('inputs') is not None else 'backward')
+        return timed(phase, tensor_backward)(tensor, *args, **kwargs)
+
+    restore = []
+    try:
+        for name, phase in ZOOM_CALL_PHASES.items():
+            restore.append((zoom_in_classifier, name,
+                            getattr(zoom_in_classifier, name)))
+            setattr(zoom_in_classifier, name,
+                    timed(phase, getattr(zoom_in_classifier, name)))
+        for model in models.values():
+            for owner, name, phase in (
+                    (model, 'extract_feat', 'forward'),
+                    (model.data_preprocessor, 'forward', 'preprocess')):
+                setattr(owner, name, timed(phase, getattr(owner, name)))
+                # The wrapper is an instance attribute shadowing the
+                # class's method: removing it brings the method back.
+                restore.append((owner, name, None))
+        restore.append((torch.Tensor, 'backward', tensor_backward))
+        torch.Tensor.backward = backward
+        yield spent
+    finally:
+        for owner, name, original in reversed(restore):
+            if original is None:
+                owner.__dict__.pop(name, None)
+            else:
+                setattr(owner, name, original)
+
+
+def time_phases(models: dict, optims: dict, batches: dict, steps: int,
+                device: str) -> dict:
+    """Median seconds per phase and per step of each model.
+
+    Args:
+        models (dict): ``zoom`` and ``plain`` models.
+        optims (dict): Their optimiser wrappers.
+        batches (dict): Their batches.
+        steps (int): Steps timed per model, interleaved.
+        device (str): The models' device.
+
+    Returns:
+        dict: Per model, phase -> median seconds, with ``step`` (the whole
+        train step) and ``other`` (the step minus its phases: the head,
+        the losses, the optimiser step and bookkeeping).
+    """
+    records = defaultdict(list)
+    with phase_timer(models, device) as spent:
+        for _ in range(steps):
+            for kind in ('plain', 'zoom'):
+                spent.clear()
+                sync(device)
+                start = time.perf_counter()
+                train_step(models[kind], optims[kind], batches[kind])
+                sync(device)
+                step = dict(spent, step=time.perf_counter() - start)
+                step['other'] = step['step'] - sum(spent.values())
+                records[kind].append(step)
+    return {
+        kind: {
+            phase: round(float(np.median([r.get(phase, 0.0) for r in steps_])),
+                         4)
+            for phase in steps_[0]
+        }
+        for kind, steps_ in records.items()
+    }
 
 
 def _proc_status_mb(field: str) -> float:
@@ -302,6 +429,12 @@ def main() -> None:
         **zoom.entropy_cfg)
 
     bench_entropy(args)
+
+    if args.phases:
+        emit(figure='phases', device=args.device, batch=args.batch,
+             steps=args.phases,
+             **time_phases(models, optims, batches, args.phases,
+                           args.device))
 
     mem = measure_memory(args)
     emit(
