@@ -52,7 +52,9 @@ class SpineMultiTaskClassifier(BaseClassifier):
         hotspot_cfg (dict, optional): ``enabled`` (bool), ``num_aug`` (K),
             ``tasks`` (names), ``target`` (``'pred'`` explains the
             predicted class; ``'positive'`` class 1 of binary tasks),
-            ``chunk_size``, ``seed``, ``aug_kwargs``.
+            ``chunk_size``, ``seed``, ``aug_kwargs``, ``attribution``
+            (``'gradient'``, the paper's, or ``'gradient_x_input'``; see
+            :func:`radplugins.saliency.evidence_hotspots`).
         data_preprocessor (dict, optional): Defaults to
             ``ClsDataPreprocessor``.
         init_cfg (dict, optional): MMEngine init config.
@@ -111,7 +113,8 @@ class SpineMultiTaskClassifier(BaseClassifier):
             target='pred',
             chunk_size=64,
             seed=0,
-            aug_kwargs=None)
+            aug_kwargs=None,
+            attribution='gradient')
         self.hotspot_cfg.update(hotspot_cfg or {})
 
     # -- structure ---------------------------------------------------------
@@ -220,13 +223,15 @@ class SpineMultiTaskClassifier(BaseClassifier):
                  num_aug: int = 32,
                  generator: Optional[torch.Generator] = None,
                  chunk_size: int = 64,
-                 aug_kwargs: Optional[dict] = None) -> torch.Tensor:
+                 aug_kwargs: Optional[dict] = None,
+                 attribution: str = 'gradient') -> torch.Tensor:
         """Evidence hotspots ``(N, len(tasks), S, H, W)`` of the classes
         ``targets`` (``(N, len(tasks))``) for normalised ``inputs``.
 
         The copies are augmented from the raw volumes, as in training
         (zero fill, intensity shift in the volume's units), and the maps
-        are gradients with respect to the raw volume.
+        are gradients with respect to the raw volume (times the raw copy
+        with ``attribution='gradient_x_input'``).
         """
         index = [self.tasks.index(t) for t in tasks]
         return evidence_hotspots(
@@ -238,7 +243,8 @@ class SpineMultiTaskClassifier(BaseClassifier):
             num_aug=num_aug,
             aug_kwargs=aug_kwargs,
             generator=generator,
-            chunk_size=chunk_size)
+            chunk_size=chunk_size,
+            attribution=attribution)
 
     def predict(self,
                 inputs: torch.Tensor,
@@ -265,7 +271,8 @@ class SpineMultiTaskClassifier(BaseClassifier):
             generator = torch.Generator().manual_seed(int(cfg['seed']))
             maps = self.hotspots(inputs, targets, tasks, cfg['num_aug'],
                                  generator, cfg['chunk_size'],
-                                 cfg['aug_kwargs']).cpu()
+                                 cfg['aug_kwargs'],
+                                 cfg['attribution']).cpu()
         for i, sample in enumerate(data_samples):
             sample.set_field(
                 {t: s[i].detach()

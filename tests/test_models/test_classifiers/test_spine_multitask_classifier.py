@@ -119,6 +119,30 @@ def test_hotspot_of_a_linear_model_is_abs_w():
         maps[:, 0], expected.flip(1), atol=1e-4, rtol=1e-4)
 
 
+def test_gradient_x_input_hotspot_of_a_linear_model_is_abs_w_x():
+    from radplugins.saliency import evidence_hotspots
+    model = LinearTasks()
+    x = torch.rand(3, 9, 112, 224)
+    targets = torch.tensor([[0], [1], [1]])
+    w = model.w.detach()[targets[:, 0]]
+    maps = evidence_hotspots(model, model, x, targets, [0], num_aug=0,
+                             attribution='gradient_x_input')
+    torch.testing.assert_close(maps[:, 0], (w * x).abs())
+    # A slice flip: the copy is x flipped, its gradient w, and the map of
+    # the copy |w * flip(x)| flipped back is |flip(w) * x|.
+    maps = evidence_hotspots(
+        model, model, x, targets, [0], num_aug=4,
+        aug_kwargs=dict(max_angle=0, max_shift=(0, 0), max_slice_shift=0,
+                        scale_range=(1, 1), max_intensity=0, flip_prob=1.0),
+        generator=torch.Generator().manual_seed(0),
+        attribution='gradient_x_input')
+    torch.testing.assert_close(
+        maps[:, 0], (w.flip(1) * x).abs(), atol=1e-4, rtol=1e-4)
+    with pytest.raises(ValueError, match="attribution 'saliency'"):
+        evidence_hotspots(model, model, x, targets, [0], num_aug=0,
+                          attribution='saliency')
+
+
 def test_predict_stores_scores_and_hotspots():
     model = build(hotspot_cfg=dict(enabled=True, num_aug=2,
                                    target='positive')).eval()
@@ -130,6 +154,16 @@ def test_predict_stores_scores_and_hotspots():
     assert (out[0].hotspots >= 0).all()
     # Model restored: training mode untouched, parameters trainable.
     assert all(p.requires_grad for p in model.parameters())
+    # The attribution option reaches the maps: a slice of zeros has a
+    # gradient but no gradient-x-input evidence.
+    assert model._input_normalisation() is None
+    volume = torch.rand(1, 9, 112, 224)
+    volume[:, 4] = 0
+    model.hotspot_cfg.update(num_aug=0)
+    assert model.predict(volume)[0].hotspots[:, 4].max() > 0
+    model.hotspot_cfg.update(attribution='gradient_x_input')
+    maps = model.predict(volume)[0].hotspots
+    assert maps[:, 4].max() == 0 and maps.max() > 0
 
 
 MEAN, STD = 0.35, 0.25
