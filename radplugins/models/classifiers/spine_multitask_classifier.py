@@ -1,6 +1,6 @@
 """SpineNet: multi-task disc grading with a configurable branch point."""
 import copy
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -53,8 +53,11 @@ class SpineMultiTaskClassifier(BaseClassifier):
             ``tasks`` (names), ``target`` (``'pred'`` explains the
             predicted class; ``'positive'`` class 1 of binary tasks),
             ``chunk_size``, ``seed``, ``aug_kwargs``, ``attribution``
-            (``'gradient'``, the paper's, or ``'gradient_x_input'``; see
-            :func:`radplugins.saliency.evidence_hotspots`).
+            (``'gradient'``, the paper's, ``'gradient_x_input'`` or
+            ``'integrated_gradients'``), ``baseline`` (the reference of
+            integrated gradients in the raw volume's units: a number or
+            ``dict(type='blur', sigma=...)``); see
+            :func:`radplugins.saliency.evidence_hotspots`.
         data_preprocessor (dict, optional): Defaults to
             ``ClsDataPreprocessor``.
         init_cfg (dict, optional): MMEngine init config.
@@ -114,7 +117,8 @@ class SpineMultiTaskClassifier(BaseClassifier):
             chunk_size=64,
             seed=0,
             aug_kwargs=None,
-            attribution='gradient')
+            attribution='gradient',
+            baseline=0.0)
         self.hotspot_cfg.update(hotspot_cfg or {})
 
     # -- structure ---------------------------------------------------------
@@ -224,14 +228,16 @@ class SpineMultiTaskClassifier(BaseClassifier):
                  generator: Optional[torch.Generator] = None,
                  chunk_size: int = 64,
                  aug_kwargs: Optional[dict] = None,
-                 attribution: str = 'gradient') -> torch.Tensor:
+                 attribution: str = 'gradient',
+                 baseline: Union[float, dict] = 0.0) -> torch.Tensor:
         """Evidence hotspots ``(N, len(tasks), S, H, W)`` of the classes
         ``targets`` (``(N, len(tasks))``) for normalised ``inputs``.
 
         The copies are augmented from the raw volumes, as in training
         (zero fill, intensity shift in the volume's units), and the maps
         are gradients with respect to the raw volume (times the raw copy
-        with ``attribution='gradient_x_input'``).
+        with ``attribution='gradient_x_input'``; the path from
+        ``baseline`` to the raw copy with ``'integrated_gradients'``).
         """
         index = [self.tasks.index(t) for t in tasks]
         return evidence_hotspots(
@@ -244,7 +250,8 @@ class SpineMultiTaskClassifier(BaseClassifier):
             aug_kwargs=aug_kwargs,
             generator=generator,
             chunk_size=chunk_size,
-            attribution=attribution)
+            attribution=attribution,
+            baseline=baseline)
 
     def predict(self,
                 inputs: torch.Tensor,
@@ -272,7 +279,8 @@ class SpineMultiTaskClassifier(BaseClassifier):
             maps = self.hotspots(inputs, targets, tasks, cfg['num_aug'],
                                  generator, cfg['chunk_size'],
                                  cfg['aug_kwargs'],
-                                 cfg['attribution']).cpu()
+                                 cfg['attribution'],
+                                 cfg['baseline']).cpu()
         for i, sample in enumerate(data_samples):
             sample.set_field(
                 {t: s[i].detach()
