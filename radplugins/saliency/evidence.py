@@ -20,7 +20,8 @@ reference volume ``b`` instead of against zero: copy ``k`` of ``K`` is
 evaluated at ``b + alpha_k (a - b)`` on the straight path from the
 reference to the augmented copy ``a``, with ``alpha_k`` stratified over
 ``[0, 1]`` (one uniform draw in each ``1/K`` interval), and contributes
-``(a - b) * d y_c / d z``. Mapped back and averaged before the absolute
+``(a - b) * d y_c / d z``, where ``b`` is the volume's reference
+augmented like the copy. Mapped back and averaged before the absolute
 value, the ``K`` copies are a Monte Carlo estimate of integrated gradients
 (Sundararajan et al., 2017) averaged over the augmentations at the cost of
 the plain hotspot; without augmentation the signed maps sum to
@@ -156,7 +157,14 @@ def evidence_hotspots(logits_fn: Callable[[torch.Tensor],
             else:
                 rep = vol
             if integrated:
-                ref = reference_volumes(rep, baseline)
+                # The reference of the volume, warped and shifted like the
+                # copy: the copy's difference from it is the volume's,
+                # augmented (the intensity shift cancels, and what left the
+                # field of view is no evidence), and a blur runs once per
+                # volume rather than once per copy.
+                ref = reference_volumes(vol, baseline)
+                if params is not None:
+                    ref = apply_disc_augment(ref, params, source=source)
                 delta = rep - ref
                 alpha = stratified_path_points(b, copies, generator).to(rep)
                 rep = ref + alpha[:, None, None, None] * delta

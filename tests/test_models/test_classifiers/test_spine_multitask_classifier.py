@@ -164,10 +164,11 @@ def test_integrated_gradients_of_a_linear_model_is_abs_w_x_minus_b():
         torch.testing.assert_close(
             maps[:, 0], (w * (x - baseline)).abs(), atol=1e-4, rtol=1e-4)
     # Under a slice flip the copy's evidence (flip(x) - b) * w maps back
-    # to (x - b) * flip(w).
+    # to (x - b) * flip(w); the intensity shift moves the copy and its
+    # reference alike.
     maps = evidence_hotspots(
         model, model, x, targets, [0], num_aug=4,
-        aug_kwargs=dict(NO_AUGMENTATION, flip_prob=1.0),
+        aug_kwargs=dict(NO_AUGMENTATION, flip_prob=1.0, max_intensity=0.1),
         generator=torch.Generator().manual_seed(0),
         attribution='integrated_gradients', baseline=0.5)
     torch.testing.assert_close(
@@ -225,6 +226,15 @@ def test_reference_volumes_and_path_points():
         reference_volumes(const, dict(type='blur', sigma=2.0)), const)
     blurred = reference_volumes(x, dict(type='blur', sigma=2.0))
     assert blurred.shape == x.shape and blurred.std() < x.std() / 2
+    # A hand-computed Gaussian (truncated at 3 sigma, reflected border)
+    # at one pixel away from the border.
+    sigma, radius = 1.0, 3
+    taps = np.exp(-0.5 * np.arange(-radius, radius + 1)**2 / sigma**2)
+    kernel = np.outer(taps, taps) / taps.sum()**2
+    blurred = reference_volumes(x, dict(type='blur', sigma=sigma))
+    patch = x[1, 2, 5 - radius:5 + radius + 1, 7 - radius:7 + radius + 1]
+    np.testing.assert_allclose(blurred[1, 2, 5, 7].item(),
+                               (patch.numpy() * kernel).sum(), rtol=1e-5)
     for bad in (True, 'blur', dict(type='blur'), dict(type='median')):
         with pytest.raises(ValueError, match='hotspot baseline'):
             reference_volumes(x, bad)
