@@ -27,7 +27,7 @@ value, the ``K`` copies are a Monte Carlo estimate of integrated gradients
 the plain hotspot; without augmentation the signed maps sum to
 ``y_c(x) - y_c(b)``. The reference is a constant (e.g. 0.5, the vertebral
 body median after ``NormalizeDiscIntensity``: a voxel counts by how far it
-is from body tissue) or each copy blurred (``dict(type='blur',
+is from body tissue) or the volume blurred (``dict(type='blur',
 sigma=...)``: a voxel counts by how far it is from its surroundings).
 """
 from typing import Callable, Dict, Optional, Sequence, Union
@@ -54,10 +54,8 @@ def reference_volumes(volumes: torch.Tensor,
     Returns:
         torch.Tensor: ``(N, S, H, W)``, without gradient.
     """
-    if isinstance(baseline, bool):
-        raise ValueError(f'hotspot baseline {baseline!r}: expected a number '
-                         "or dict(type='blur', sigma=...)")
-    if isinstance(baseline, (int, float)):
+    # bool is an int subclass, and True is no intensity.
+    if isinstance(baseline, (int, float)) and not isinstance(baseline, bool):
         return torch.full_like(volumes, float(baseline))
     if isinstance(baseline, dict) and baseline.get('type') == 'blur':
         sigma = float(baseline.get('sigma', 0))

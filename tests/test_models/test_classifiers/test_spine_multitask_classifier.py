@@ -179,7 +179,7 @@ def test_integrated_gradients_of_a_linear_model_is_abs_w_x_minus_b():
 
 
 class MonotoneScore(torch.nn.Module):
-    """y = sum(softplus(v * conv(x))) with non-negative weights: for
+    """y = sum(softplus(3 conv(x) - 2)) with non-negative weights: for
     x >= b every path gradient and every x - b is non-negative, so the
     absolute maps keep their sign and must sum to y(x) - y(b)."""
 
