@@ -21,9 +21,12 @@ Layout::
 Ground-truth JSON (pixel coordinates of the saved image; polygons are
 COCO-style lists of one flat ``[x, y, x, y, ...]`` ring, clipped to the
 image, covering the whole object: plate and screws, gap and displaced
-step, the marker's rotated box)::
+step; for a marker, what it visibly changed: the letters, and its box where
+that differs from the surroundings by more than
+``FLAG_VISIBLE_NOISE_SDS`` noise standard deviations, with the whole rotated box's
+``plate_bbox`` for reference)::
 
-    {"generator_version": 2,
+    {"generator_version": 3,
      "params": {...},            # asdict(SyntheticMuraConfig), seed included
      "images": {
        "MURA-v1.1/train/XR_WRIST/patient00001/study1_positive/image1.png": {
@@ -34,7 +37,7 @@ step, the marker's rotated box)::
                             "bbox": [x1, y1, x2, y2],
                             "polygon": [[x, y, ...]], "area": float}],
          "flags": [{"text": "L", "bbox": [...], "polygon": [[...]],
-                    "area": float}]}}}
+                    "area": float, "plate_bbox": [x1, y1, x2, y2]}]}}}
 
 The keys of ``images`` are the lines of the image CSVs.
 
@@ -59,13 +62,18 @@ import numpy as np
 from ..mura import (GROUND_TRUTH_FILE, MURA_BODY_PARTS, MURA_FOLDER,
                     normalize_body_part)
 from .coco_export import write_coco_annotations
-from .radiograph_drawing import (FIELDS, Pose, body_part_bones,
-                                 clip_outline, draw_flag, draw_fracture,
-                                 draw_implant, lesion_bone_indices,
+from .radiograph_drawing import (FIELDS, Pose, body_part_bones, clip_outline,
+                                 draw_flag, draw_fracture, draw_implant,
+                                 lesion_bone_indices, mask_outline,
                                  render_anatomy)
 
-# Bump when the same parameters draw different images.
-GENERATOR_VERSION = 2
+# Bump when the same parameters draw different images or ground truth.
+GENERATOR_VERSION = 3
+# A marker pixel is part of the marker's ground truth when drawing the
+# marker moved its displayed value by more than this many noise standard
+# deviations (plus one 8-bit step): where the change is smaller, a box edge
+# is lost in the noise.
+FLAG_VISIBLE_NOISE_SDS = 1.0
 _COLOR_MODES = ('gray', 'rgb', 'gray16', 'rgba')
 # Where a label-correlated flag goes, per label, as fractions of (width,
 # height) (then jittered by up to 0.06): abnormal top right, normal bottom
@@ -342,6 +350,38 @@ def _flag_plan(job: dict, cfg: SyntheticMuraConfig,
         opacity=float(rng.uniform(0.55, 1.0)))
 
 
+def _unit_noise_sd(display: np.ndarray) -> np.ndarray:
+    """Noise standard deviation at ``noise_level=1`` per displayed level.
+
+    Quantum noise grows with the signal; read noise does not.
+    """
+    return 0.01 + 0.03 * np.sqrt(display, dtype=np.float32)
+
+
+def visible_change(before: np.ndarray, after: np.ndarray,
+                   noise_level: float) -> np.ndarray:
+    """Where a change of the displayed image stands out of the noise.
+
+    A pixel counts when it moved by more than
+    :data:`FLAG_VISIBLE_NOISE_SDS` noise standard deviations, taken at the
+    mean of its two levels, plus one 8-bit step (so that a noise-free set
+    still ignores changes no saved image shows).
+
+    Args:
+        before (np.ndarray): Displayed image in [0, 1] without the change,
+            before noise.
+        after (np.ndarray): The same with the change.
+        noise_level (float): The set's ``noise_level``.
+
+    Returns:
+        np.ndarray: Boolean mask of the visibly changed pixels.
+    """
+    level = (before + after) / 2
+    threshold = (FLAG_VISIBLE_NOISE_SDS * noise_level *
+                 _unit_noise_sd(level) + 1 / 255)
+    return np.abs(after - before) > threshold
+
+
 def render_image(job: dict, cfg: SyntheticMuraConfig
                  ) -> Tuple[np.ndarray, dict]:
     """Draw one radiograph.
@@ -411,19 +451,16 @@ def render_image(job: dict, cfg: SyntheticMuraConfig
     flags = []
     flag = _flag_plan(job, cfg, flag_rng(cfg.seed, job['index']))
     if flag is not None:
+        unflagged = canvas.copy()
         corners = draw_flag(
             canvas, flag['text'],
             (flag['centre'][0] * width, flag['centre'][1] * height),
             flag['height'] * long_side, flag['angle'], flag['opacity'],
             white, rng)
-        region = clip_outline(corners, width, height)
-        if region is not None:
-            flags.append(dict(text=flag['text'], **region))
 
     # Heel effect across the detector, then its blur.
-    canvas *= 1 + rng.normal(0, 0.06) * xs + rng.normal(0, 0.06) * ys
-    canvas = cv2.GaussianBlur(canvas, (0, 0),
-                              long_side / 1000 * rng.uniform(0.4, 1.2))
+    heel = rng.normal(0, 0.06), rng.normal(0, 0.06)
+    blur = long_side / 1000 * rng.uniform(0.4, 1.2)
     # Exposure window: black level and gain, sometimes far off.
     lo = black * rng.uniform(-0.5, 1.1)
     if rng.random() < cfg.exposure_shift_prob:
@@ -431,12 +468,32 @@ def render_image(job: dict, cfg: SyntheticMuraConfig
             rng.uniform(1.4, 2.0)
     else:
         gain = rng.uniform(0.85, 1.2)
-    canvas = np.clip((canvas - lo) / max(white * gain - lo, 1e-6), 0, 1)
-    canvas = np.power(canvas, rng.uniform(0.7, 1.4), dtype=np.float32)
-    # Quantum noise grows with the signal; read noise does not.
+    gamma = rng.uniform(0.7, 1.4)
+
+    def develop(raw: np.ndarray) -> np.ndarray:
+        raw = raw * (1 + heel[0] * xs + heel[1] * ys)
+        raw = cv2.GaussianBlur(raw, (0, 0), blur)
+        raw = np.clip((raw - lo) / max(white * gain - lo, 1e-6), 0, 1)
+        return np.power(raw, gamma, dtype=np.float32)
+
+    canvas = develop(canvas)
+    if flag is not None:
+        # The marker's ground truth is what it visibly changed in the
+        # displayed image (before noise): its letters, and its box only
+        # where that differs from the surroundings by more than the noise.
+        # A box without a border, as dark as a dark background or clipped
+        # to black with it by the window, cannot be seen, so it cannot be
+        # the extent a detector is asked to find.
+        outline = mask_outline(
+            visible_change(develop(unflagged), canvas, cfg.noise_level))
+        region = None if outline is None else clip_outline(
+            outline, width, height)
+        plate = clip_outline(corners, width, height)
+        if region is not None and plate is not None:
+            flags.append(
+                dict(text=flag['text'], **region, plate_bbox=plate['bbox']))
     noise = rng.standard_normal(canvas.shape, dtype=np.float32)
-    canvas += noise * cfg.noise_level * (
-        0.01 + 0.03 * np.sqrt(canvas, dtype=np.float32))
+    canvas += noise * cfg.noise_level * _unit_noise_sd(canvas)
     if rng.random() < cfg.invert_prob:
         canvas = 1 - canvas
     canvas = np.clip(canvas, 0, 1)

@@ -669,6 +669,30 @@ def draw_flag(canvas: np.ndarray, text: str, centre: Tuple[float, float],
     return box @ m[:, :2].T + m[:, 2] + (x0, y0)
 
 
+def mask_outline(mask: np.ndarray) -> Optional[np.ndarray]:
+    """Convex outline of the pixels set in ``mask``.
+
+    Pixel ``(x, y)`` covers the square ``[x, x + 1) x [y, y + 1)``, so the
+    hull is taken over the set pixels' corners: one pixel gives a unit
+    square, and the outline's bounding box is the pixels' bounding box.
+
+    Args:
+        mask (np.ndarray): ``(H, W)`` boolean mask.
+
+    Returns:
+        np.ndarray | None: ``(K, 2)`` convex outline in pixels, None when
+        no pixel is set.
+    """
+    ys, xs = np.nonzero(mask)
+    if xs.size == 0:
+        return None
+    corners = np.concatenate([
+        np.stack([xs + dx, ys + dy], axis=1) for dx in (0, 1)
+        for dy in (0, 1)
+    ]).astype(np.float32)
+    return cv2.convexHull(corners).reshape(-1, 2).astype(np.float64)
+
+
 def clip_outline(outline: np.ndarray, width: int,
                  height: int) -> Optional[Dict[str, list]]:
     """Clip a convex outline to the image; return bbox, polygon and area.

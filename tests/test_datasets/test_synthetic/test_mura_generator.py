@@ -18,10 +18,12 @@ from radplugins.datasets.synthetic import (FLAG_CORNERS, GROUND_TRUTH_FILE,
                                            flag_probability,
                                            generate_synthetic_mura,
                                            plan_dataset)
-from radplugins.datasets.synthetic.mura_generator import _flag_plan, flag_rng
+from radplugins.datasets.synthetic.mura_generator import (_flag_plan,
+                                                          flag_rng,
+                                                          visible_change)
 from radplugins.datasets.synthetic.radiograph_drawing import (
     Pose, body_part_bones, clip_outline, draw_flag, draw_fracture,
-    draw_implant, lesion_bone_indices)
+    draw_implant, lesion_bone_indices, mask_outline)
 from tests.helpers import load_tool
 
 ROOT = osp.dirname(
@@ -158,6 +160,54 @@ def test_ground_truth_boxes_lie_inside_their_images(generated):
         for obj in rec['flags']:
             assert obj['text'].isalpha() and 1 <= len(obj['text']) <= 3
     assert n_objects > 0
+
+
+def test_flag_ground_truth_lies_within_the_marker_box(generated):
+    out, _ = generated
+    n_flags = 0
+    for path, rec in ground_truth(out)['images'].items():
+        for obj in rec['flags']:
+            # What the marker visibly changed lies in its rotated box, give
+            # or take the detector blur's reach (sigma < 0.2 px at these
+            # sizes) and the box corners' rounding.
+            x1, y1, x2, y2 = obj['bbox']
+            px1, py1, px2, py2 = obj['plate_bbox']
+            assert px1 - 2 <= x1 < x2 <= px2 + 2, path
+            assert py1 - 2 <= y1 < y2 <= py2 + 2, path
+            n_flags += 1
+    assert n_flags > 0
+
+
+def test_visible_change_counts_noise_levels():
+    # noise_level 1 at level 0.25: sd = 0.01 + 0.03 * sqrt(0.25) = 0.025,
+    # plus one 8-bit step: a change must exceed 0.025 + 1/255 = 0.02892.
+    before = np.full((1, 4), 0.25, np.float32)
+    after = before + np.array([[0.0, 0.02, -0.03, 0.06]], np.float32)
+    # Means 0.25, 0.26, 0.235, 0.28: thresholds 0.02892, 0.02922, 0.02846,
+    # 0.02980 (hand-computed from the formula above).
+    np.testing.assert_array_equal(
+        visible_change(before, after, 1.0), [[False, False, True, True]])
+    # Noise-free: any change a saved 8-bit image shows counts.
+    after = before + np.array([[0.0, 0.003, 0.005, -0.005]], np.float32)
+    np.testing.assert_array_equal(
+        visible_change(before, after, 0.0), [[False, False, True, True]])
+
+
+def test_mask_outline_covers_the_pixel_squares():
+    assert mask_outline(np.zeros((3, 3), bool)) is None
+    mask = np.zeros((5, 6), bool)
+    mask[2, 3] = True
+    outline = mask_outline(mask)
+    assert cv2.contourArea(outline.astype(np.float32)) == 1.0
+    np.testing.assert_array_equal(outline.min(0), [3, 2])
+    np.testing.assert_array_equal(outline.max(0), [4, 3])
+    # An L of three pixels: its hull is the 2 x 2 square less half a pixel.
+    mask[:] = False
+    mask[1, 1] = mask[2, 1] = mask[2, 2] = True
+    outline = mask_outline(mask)
+    assert cv2.contourArea(outline.astype(np.float32)) == 3.5
+    np.testing.assert_array_equal(outline.min(0), [1, 1])
+    np.testing.assert_array_equal(outline.max(0), [3, 3])
 
 
 def test_lesions_follow_the_labels(generated):
