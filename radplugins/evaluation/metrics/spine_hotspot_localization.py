@@ -1,4 +1,5 @@
 """Do evidence hotspots fall on the lesion? Synthetic ground truth."""
+import math
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -12,7 +13,11 @@ from .metric_utils import format_cell, ratio, render_table, to_numpy
 
 def hotspot_scores(hotspot: np.ndarray, mask: np.ndarray,
                    tolerance: int = 0) -> Dict[str, float]:
-    """Pointing hit and mass fraction of one ``(S, H, W)`` map.
+    """Pointing hit, miss distance and mass fraction of one ``(S, H, W)`` map.
+
+    Distances are in-plane on the maximum's slice and in pixels, measured
+    the way ``tolerance`` is: the larger of the row and column offsets, so
+    the maximum hits exactly when ``distance <= tolerance``.
 
     Args:
         hotspot: Non-negative map.
@@ -21,23 +26,35 @@ def hotspot_scores(hotspot: np.ndarray, mask: np.ndarray,
             same slice) from the mask.
 
     Returns:
-        dict: ``pointing`` (1.0 / 0.0), ``mass`` (share of the map's sum
+        dict: ``pointing`` (1.0 / 0.0), ``distance`` (from the maximum to
+        the nearest lesion pixel of its slice; 0 inside the lesion, ``inf``
+        on a slice without lesion) and ``mass`` (share of the map's sum
         inside the mask).
     """
     if hotspot.shape != mask.shape:
         raise ValueError(f'hotspot {hotspot.shape} and mask {mask.shape} '
                          'differ in shape')
     s, y, x = np.unravel_index(int(np.argmax(hotspot)), hotspot.shape)
-    t = tolerance
-    hit = bool(mask[s, max(y - t, 0):y + t + 1, max(x - t, 0):x + t + 1].any())
+    rows, cols = np.nonzero(mask[s])
+    distance = float(np.min(np.maximum(np.abs(rows - y), np.abs(
+        cols - x)))) if rows.size else math.inf
     return dict(
-        pointing=float(hit),
+        pointing=float(distance <= tolerance),
+        distance=distance,
         mass=ratio(float(hotspot[mask].sum()), float(hotspot.sum())))
 
 
 @METRICS.register_module()
 class SpineHotspotLocalization(BaseMetric):
     """Pointing game and hotspot mass inside the lesion, per task.
+
+    Per task: ``pointing``, ``mass``, ``num``, and where the misses lie:
+    ``num_misses``, ``miss_distance`` (the median in-plane distance in
+    pixels, as ``tolerance`` measures it, of the misses whose maximum is on
+    a slice with lesion) and ``miss_off_slice`` (the share of misses whose
+    maximum is on a slice without lesion). A near miss means the map found
+    the lesion and its maximum sits just beside it; a far one, that it
+    marks something else.
 
     Needs predictions with ``hotspots`` (``hotspot_cfg['enabled']``) and
     samples with ``gt_masks`` (``LoadDiscVolume(with_masks=True)`` on the
@@ -57,6 +74,10 @@ class SpineHotspotLocalization(BaseMetric):
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
+        if isinstance(tolerance, bool) or not isinstance(tolerance, int) \
+                or tolerance < 0:
+            raise ValueError(
+                f'tolerance must be an int >= 0 (pixels), got {tolerance!r}')
         self.tolerance = tolerance
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
@@ -77,7 +98,10 @@ class SpineHotspotLocalization(BaseMetric):
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         metrics = {}
-        rows = [['task', 'num', 'pointing', 'mass']]
+        rows = [[
+            'task', 'num', 'pointing', 'mass', 'misses', 'miss px',
+            'off slice'
+        ]]
         for task in LESION_TASKS:
             rs = [r for r in results if r['task'] == task]
             if not rs:
@@ -86,14 +110,24 @@ class SpineHotspotLocalization(BaseMetric):
                 np.mean([r['pointing'] for r in rs]))
             metrics[f'{task}/mass'] = float(np.mean([r['mass'] for r in rs]))
             metrics[f'{task}/num'] = float(len(rs))
-            rows.append([
-                task,
-                str(len(rs)),
-                format_cell('', metrics[f'{task}/pointing']),
-                format_cell('', metrics[f'{task}/mass'])
+            # Where the misses are: next to the lesion (the map found it but
+            # its maximum sits a few pixels off) or far from it, or on a
+            # slice without any lesion.
+            misses = [r['distance'] for r in rs if not r['pointing']]
+            on_slice = [d for d in misses if math.isfinite(d)]
+            metrics[f'{task}/num_misses'] = float(len(misses))
+            if on_slice:
+                metrics[f'{task}/miss_distance'] = float(np.median(on_slice))
+            if misses:
+                metrics[f'{task}/miss_off_slice'] = 1 - len(on_slice) / len(
+                    misses)
+            rows.append([task, str(len(rs))] + [
+                format_cell(key, metrics.get(f'{task}/{key}'))
+                for key in ('pointing', 'mass', 'num_misses',
+                            'miss_distance', 'miss_off_slice')
             ])
         if len(rows) > 1:
-            rows.append(['', '', '', ''])
+            rows.append([''] * len(rows[0]))
             print_log(
                 render_table(rows, 'Evidence hotspots vs lesion masks'),
                 logger='current')

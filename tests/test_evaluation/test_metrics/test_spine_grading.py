@@ -1,5 +1,6 @@
 """SpineGradingMetric vs scikit-learn; hotspot localisation by hand."""
 import numpy as np
+import pytest
 import torch
 from mmpretrain.registry import METRICS
 from sklearn.metrics import balanced_accuracy_score, confusion_matrix
@@ -58,8 +59,48 @@ def test_pointing_and_mass_by_hand():
     hotspot[0, 0, 0] = 1.0
     mask = np.zeros((2, 4, 4), bool)
     mask[1, 2:, 2:] = True
-    assert hotspot_scores(hotspot, mask) == dict(pointing=1.0, mass=0.75)
+    assert hotspot_scores(hotspot, mask) == dict(
+        pointing=1.0, distance=0.0, mass=0.75)
     mask2 = np.zeros((2, 4, 4), bool)
     mask2[1, 0, 0] = True
+    # The maximum (1, 2, 2) is 2 rows and 2 columns from (1, 0, 0).
     assert hotspot_scores(hotspot, mask2)['pointing'] == 0.0
+    assert hotspot_scores(hotspot, mask2)['distance'] == 2.0
+    assert hotspot_scores(hotspot, mask2, tolerance=1)['pointing'] == 0.0
     assert hotspot_scores(hotspot, mask2, tolerance=2)['pointing'] == 1.0
+    # The nearest of two lesion pixels, rows and columns measured apart:
+    # (1, 3, 0) is 1 row and 2 columns off, so 2; (1, 0, 3) is 2 and 1.
+    mask2[1, 0, 0] = False
+    mask2[1, 3, 0] = mask2[1, 0, 3] = True
+    assert hotspot_scores(hotspot, mask2)['distance'] == 2.0
+    # No lesion on the maximum's slice: no in-plane distance.
+    mask3 = np.zeros((2, 4, 4), bool)
+    mask3[0, 3, 3] = True
+    scores = hotspot_scores(hotspot, mask3, tolerance=5)
+    assert scores['pointing'] == 0.0 and scores['distance'] == float('inf')
+
+
+def test_hotspot_metric_breaks_the_misses_down_by_hand():
+    from radplugins.evaluation.metrics import SpineHotspotLocalization
+    metric = SpineHotspotLocalization()
+    tasks = ('upper_endplate', )
+    masks = np.zeros((4, 2, 8, 8), bool)  # LESION_TASKS order
+    masks[0, 1, 0, 0] = True  # upper endplate lesion at (1, 0, 0)
+    samples = []
+    for where in [(1, 0, 0), (1, 3, 1), (1, 1, 7), (1, 6, 6), (0, 0, 0)]:
+        hotspots = np.zeros((1, 2, 8, 8), np.float32)
+        hotspots[(0, ) + where] = 1.0
+        samples.append(dict(hotspots=hotspots, hotspot_tasks=tasks,
+                            gt_masks=masks))
+    metric.process(None, samples)
+    got = metric.compute_metrics(metric.results)
+    # One hit; misses at distances 3, 7, 6 on the lesion's slice and one
+    # on the other slice: median 6, a quarter off the slice.
+    assert got['upper_endplate/num'] == 5
+    assert got['upper_endplate/pointing'] == 0.2
+    assert got['upper_endplate/num_misses'] == 4
+    assert got['upper_endplate/miss_distance'] == 6.0
+    assert got['upper_endplate/miss_off_slice'] == 0.25
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match='tolerance'):
+            SpineHotspotLocalization(tolerance=bad)
