@@ -17,7 +17,6 @@ def test_detection_configs_exist():
         'mask-rcnn_r50_fpn_1x_flag-implant.py',
         'faster-rcnn_r18_fpn_1xb4-384px_12e_synthetic-flag-implant.py',
         'faster-rcnn_r18_fpn_1xb4-384px_24e_synthetic-flag-implant.py',
-        'faster-rcnn_r18_fpn_1xb4-320px-crop_24e_synthetic-flag-implant.py',
         'mask-rcnn_r18_fpn_1xb4-384px_12e_synthetic-flag-implant.py'
     } <= names
 
@@ -80,47 +79,3 @@ def test_detection_config_builds_and_computes_losses(path):
         value = losses[key]
         value = sum(value) if isinstance(value, list) else value
         assert torch.isfinite(value).all(), key
-
-
-def test_crop_config_trains_on_native_crops_and_tests_unresized(tmp_path):
-    import cv2
-    import numpy as np
-    from mmcv.transforms import Compose
-    from mmengine.registry import DefaultScope
-    cfg = Config.fromfile(
-        osp.join(ROOT, 'configs', 'detection',
-                 'faster-rcnn_r18_fpn_1xb4-320px-crop_24e_'
-                 'synthetic-flag-implant.py'))
-    image = np.random.default_rng(0).integers(0, 256, (500, 700),
-                                              dtype=np.uint8)
-    path = str(tmp_path / 'image.png')
-    cv2.imwrite(path, image)
-    marker = [600.0, 40.0, 640.0, 90.0]
-
-    def results():
-        return dict(img_path=path, img_id=0,
-                    instances=[dict(bbox=marker, bbox_label=0,
-                                    ignore_flag=0)])
-
-    with DefaultScope.overwrite_default_scope('mmdet'):
-        train = Compose(cfg.train_pipeline)
-        test = Compose(cfg.test_pipeline)
-    np.random.seed(0)
-    kept = []
-    for _ in range(40):
-        out = train(results())
-        if out is None:  # no object in the crop: the dataset refetches
-            continue
-        h, w = out['inputs'].shape[1:]
-        assert (h, w) == (320, 320)
-        boxes = out['data_samples'].gt_instances.bboxes.numpy()
-        assert len(boxes) == 1
-        bw, bh = boxes[0, 2:] - boxes[0, :2]
-        # At the native scale: a crop never resizes the marker, it can only
-        # cut it (to no less than 4 px).
-        assert 4 <= bw <= 40 and 4 <= bh <= 50
-        kept.append(out)
-    assert 0 < len(kept) < 40
-    out = test(results())
-    assert tuple(out['inputs'].shape[1:]) == (500, 700)
-    assert tuple(out['data_samples'].scale_factor) == (1.0, 1.0)
