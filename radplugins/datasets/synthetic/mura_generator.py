@@ -22,9 +22,9 @@ Ground-truth JSON (pixel coordinates of the saved image; polygons are
 COCO-style lists of one flat ``[x, y, x, y, ...]`` ring, clipped to the
 image, covering the whole object: plate and screws, gap and displaced
 step; for a marker, what it visibly changed: the letters, and its box where
-that differs from the surroundings by more than
-``FLAG_VISIBLE_NOISE_SDS`` noise standard deviations, with the whole rotated box's
-``plate_bbox`` for reference)::
+that differs from the surroundings by more than ``FLAG_VISIBLE_NOISE_SDS``
+noise standard deviations, with the whole rotated box's ``plate_bbox`` for
+reference)::
 
     {"generator_version": 3,
      "params": {...},            # asdict(SyntheticMuraConfig), seed included
