@@ -6,9 +6,10 @@
 - :mod:`.roi`: threshold, region box, map to the original, enlarge, crop.
 - :mod:`.evidence`: saliency averaged over inverted augmentations.
 """
-from .guided_backprop import (RULES, SwitchableReLU, backward_rule,
-                              class_score_gradients, current_backward_rule,
-                              record_relus, saliency, saliency_mode)
+from .guided_backprop import (RULES, SCORES, SwitchableReLU, backward_rule,
+                              class_score_gradients, class_scores,
+                              current_backward_rule, record_relus, saliency,
+                              saliency_mode)
 from .evidence import (evidence_hotspots, reference_volumes,
                        stratified_path_points)
 from .local_entropy import local_entropy, quantize_saliency, saliency_entropy
@@ -16,8 +17,8 @@ from .roi import (boxes_from_maps, crop_and_resize, fit_boxes, map_boxes,
                   map_thresholds, otsu_thresholds)
 
 __all__ = [
-    'RULES', 'SwitchableReLU', 'backward_rule', 'boxes_from_maps',
-    'class_score_gradients', 'crop_and_resize', 'current_backward_rule',
+    'RULES', 'SCORES', 'SwitchableReLU', 'backward_rule', 'boxes_from_maps',
+    'class_score_gradients', 'class_scores', 'crop_and_resize', 'current_backward_rule',
     'fit_boxes', 'local_entropy', 'map_boxes', 'map_thresholds',
     'otsu_thresholds', 'quantize_saliency', 'record_relus', 'saliency',
     'saliency_entropy', 'saliency_mode',

@@ -29,6 +29,11 @@ the plain hotspot; without augmentation the signed maps sum to
 body median after ``NormalizeDiscIntensity``: a voxel counts by how far it
 is from body tissue) or the volume blurred (``dict(type='blur',
 sigma=...)``: a voxel counts by how far it is from its surroundings).
+
+``score`` chooses what is differentiated: the class logit ``y_c`` (the
+paper) or the log-odds of the class against the others
+(:func:`~.guided_backprop.class_scores`), which for a two-way softmax is
+``y_c - y_other`` and drops the part of the logit the softmax ignores.
 """
 from typing import Callable, Dict, Optional, Sequence, Union
 
@@ -36,7 +41,7 @@ import torch
 import torch.nn as nn
 from torchvision.transforms.functional import gaussian_blur
 
-from .guided_backprop import class_score_gradients, saliency_mode
+from .guided_backprop import SCORES, class_score_gradients, saliency_mode
 
 ATTRIBUTIONS = ('gradient', 'gradient_x_input', 'integrated_gradients')
 
@@ -92,7 +97,8 @@ def evidence_hotspots(logits_fn: Callable[[torch.Tensor],
                       chunk_size: int = 64,
                       rule: str = 'plain',
                       attribution: str = 'gradient',
-                      baseline: Union[float, dict] = 0.0) -> torch.Tensor:
+                      baseline: Union[float, dict] = 0.0,
+                      score: str = 'logit') -> torch.Tensor:
     """Evidence hotspots of a batch of volumes for several tasks.
 
     Args:
@@ -117,6 +123,8 @@ def evidence_hotspots(logits_fn: Callable[[torch.Tensor],
             ``baseline``, one path point per copy; needs ``num_aug >= 1``).
         baseline (float | dict): The reference of integrated gradients
             (:func:`reference_volumes`), in the units of ``volumes``.
+        score (str): ``'logit'`` (the paper's ``y_c``) or ``'log_odds'``
+            (:func:`~.guided_backprop.class_scores`).
 
     Returns:
         torch.Tensor: ``(N, len(tasks), S, H, W)`` non-negative maps.
@@ -127,6 +135,9 @@ def evidence_hotspots(logits_fn: Callable[[torch.Tensor],
     if attribution not in ATTRIBUTIONS:
         raise ValueError(f'unknown hotspot attribution {attribution!r}; '
                          f'expected one of {ATTRIBUTIONS}')
+    if score not in SCORES:
+        raise ValueError(f'unknown hotspot score {score!r}; expected one '
+                         f'of {SCORES}')
     integrated = attribution == 'integrated_gradients'
     if integrated and num_aug < 1:
         raise ValueError(
@@ -172,7 +183,7 @@ def evidence_hotspots(logits_fn: Callable[[torch.Tensor],
                 tgt = targets[start:start + b, j].repeat_interleave(copies)
                 grad = class_score_gradients(
                     logits[t], x, tgt.to(x.device), rule,
-                    retain_graph=j < len(tasks) - 1)
+                    retain_graph=j < len(tasks) - 1, score=score)
                 if attribution == 'gradient_x_input':
                     grad = grad.mul_(x.detach())
                 if integrated:

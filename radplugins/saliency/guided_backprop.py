@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 
 RULES = ('guided', 'plain')
+SCORES = ('logit', 'log_odds')
 
 _state = threading.local()
 
@@ -165,9 +166,46 @@ def saliency_mode(model: nn.Module) -> Iterator[nn.Module]:
             m.training = flag
 
 
+def class_scores(logits: torch.Tensor, targets: torch.Tensor,
+                 score: str = 'logit') -> torch.Tensor:
+    """The score of each sample's target class whose gradient is explained.
+
+    ``'logit'`` is the unnormalised class score ``z_c`` (Simonyan et al.;
+    SpineNet's hotspots). ``'log_odds'`` is ``z_c - logsumexp_{k != c}
+    z_k``, the log-odds of class ``c`` against the others; for two classes
+    it is ``z_c - z_other``. A softmax is unchanged by adding the same
+    amount to every logit, so ``z_c`` carries a part common to all classes
+    that no prediction depends on; the log-odds are free of it.
+
+    Args:
+        logits (torch.Tensor): ``(N, K)`` unnormalised class scores.
+        targets (torch.Tensor): ``(N,)`` class index per sample.
+        score (str): ``'logit'`` or ``'log_odds'``.
+
+    Returns:
+        torch.Tensor: ``(N,)`` scores.
+    """
+    if score not in SCORES:
+        raise ValueError(f'unknown class score {score!r}; expected one of '
+                         f'{SCORES}')
+    if logits.dim() != 2 or targets.shape != (logits.shape[0], ):
+        raise ValueError(f'expected logits (N, K) and targets (N,), got '
+                         f'{tuple(logits.shape)} and {tuple(targets.shape)}')
+    index = targets.view(-1, 1).long()
+    target_logit = logits.gather(1, index).squeeze(1)
+    if score == 'logit':
+        return target_logit
+    if logits.shape[1] < 2:
+        raise ValueError('log_odds needs at least 2 classes, got logits '
+                         f'of shape {tuple(logits.shape)}')
+    others = logits.scatter(1, index, float('-inf'))
+    return target_logit - others.logsumexp(1)
+
+
 def class_score_gradients(logits: torch.Tensor, inputs: torch.Tensor,
                           targets: torch.Tensor, rule: str = 'guided',
-                          retain_graph: bool = False) -> torch.Tensor:
+                          retain_graph: bool = False,
+                          score: str = 'logit') -> torch.Tensor:
     """Gradient of each sample's target score w.r.t. its input.
 
     Samples must not interact in the forward pass (eval-mode BN), so the
@@ -183,17 +221,16 @@ def class_score_gradients(logits: torch.Tensor, inputs: torch.Tensor,
         rule (str): ``'guided'`` or ``'plain'``.
         retain_graph (bool): Keep the graph for a later backward (e.g. the
             training loss).
+        score (str): What is differentiated (:func:`class_scores`):
+            ``'logit'`` (the default) or ``'log_odds'``.
 
     Returns:
         torch.Tensor: ``(N, C, H, W)`` gradients.
     """
-    if logits.dim() != 2 or targets.shape != (logits.shape[0], ):
-        raise ValueError(f'expected logits (N, K) and targets (N,), got '
-                         f'{tuple(logits.shape)} and {tuple(targets.shape)}')
-    score = logits.gather(1, targets.view(-1, 1).long()).sum()
+    total = class_scores(logits, targets, score).sum()
     with backward_rule(rule):
         grad, = torch.autograd.grad(
-            score, inputs, retain_graph=retain_graph)
+            total, inputs, retain_graph=retain_graph)
     return grad
 
 

@@ -1,5 +1,6 @@
 import copy
 
+import numpy as np
 import pytest
 import torch
 import torch.nn as nn
@@ -7,7 +8,7 @@ import torch.nn.functional as F
 from mmpretrain.registry import MODELS
 
 from radplugins.saliency import (backward_rule, class_score_gradients,
-                                 record_relus, saliency)
+                                 class_scores, record_relus, saliency)
 
 
 class TinyNet(nn.Module):
@@ -176,3 +177,41 @@ def test_unknown_rule():
     with pytest.raises(ValueError, match="'smooth'"):
         with backward_rule('smooth'):
             pass
+
+
+def test_class_scores_by_hand():
+    logits = torch.tensor([[1.0, 3.0], [0.5, -1.0]])
+    targets = torch.tensor([0, 0])
+    torch.testing.assert_close(
+        class_scores(logits, targets, 'logit'), torch.tensor([1.0, 0.5]))
+    # Two classes: the difference of the logits.
+    torch.testing.assert_close(
+        class_scores(logits, targets, 'log_odds'),
+        torch.tensor([-2.0, 1.5]))
+    # Three classes: log p_c - log(1 - p_c), by the textbook formula.
+    three = torch.tensor([[1.0, 2.0, 3.0]])
+    p = np.exp([1.0, 2.0, 3.0]) / np.exp([1.0, 2.0, 3.0]).sum()
+    for c in range(3):
+        expected = np.log(p[c]) - np.log(1 - p[c])
+        got = class_scores(three, torch.tensor([c]), 'log_odds')
+        assert got.item() == pytest.approx(expected, abs=1e-6)
+
+
+def test_log_odds_gradient_of_a_linear_model():
+    """Logits ``W x``: the gradient of the two-class log-odds is
+    ``w_c - w_other`` whatever the input."""
+    torch.manual_seed(0)
+    weight = torch.randn(2, 6)
+    x = torch.randn(3, 6, requires_grad=True)
+    targets = torch.tensor([1, 0, 1])
+    grad = class_score_gradients(x @ weight.T, x, targets, 'plain',
+                                 score='log_odds')
+    expected = torch.stack([weight[t] - weight[1 - t] for t in targets])
+    torch.testing.assert_close(grad, expected)
+
+
+def test_unknown_score():
+    with pytest.raises(ValueError, match="'softmax'"):
+        class_scores(torch.zeros(1, 2), torch.zeros(1), 'softmax')
+    with pytest.raises(ValueError, match=r'\(1, 1\)'):
+        class_scores(torch.zeros(1, 1), torch.zeros(1), 'log_odds')

@@ -56,7 +56,9 @@ class SpineMultiTaskClassifier(BaseClassifier):
             (``'gradient'``, the paper's, ``'gradient_x_input'`` or
             ``'integrated_gradients'``), ``baseline`` (the reference of
             integrated gradients in the raw volume's units: a number or
-            ``dict(type='blur', sigma=...)``); see
+            ``dict(type='blur', sigma=...)``), ``score`` (``'logit'``, the
+            paper's class score, or ``'log_odds'`` of the class against
+            the others); see
             :func:`radplugins.saliency.evidence_hotspots`.
         data_preprocessor (dict, optional): Defaults to
             ``ClsDataPreprocessor``.
@@ -118,7 +120,8 @@ class SpineMultiTaskClassifier(BaseClassifier):
             seed=0,
             aug_kwargs=None,
             attribution='gradient',
-            baseline=0.0)
+            baseline=0.0,
+            score='logit')
         self.hotspot_cfg.update(hotspot_cfg or {})
 
     # -- structure ---------------------------------------------------------
@@ -229,7 +232,8 @@ class SpineMultiTaskClassifier(BaseClassifier):
                  chunk_size: int = 64,
                  aug_kwargs: Optional[dict] = None,
                  attribution: str = 'gradient',
-                 baseline: Union[float, dict] = 0.0) -> torch.Tensor:
+                 baseline: Union[float, dict] = 0.0,
+                 score: str = 'logit') -> torch.Tensor:
         """Evidence hotspots ``(N, len(tasks), S, H, W)`` of the classes
         ``targets`` (``(N, len(tasks))``) for normalised ``inputs``.
 
@@ -237,7 +241,8 @@ class SpineMultiTaskClassifier(BaseClassifier):
         (zero fill, intensity shift in the volume's units), and the maps
         are gradients with respect to the raw volume (times the raw copy
         with ``attribution='gradient_x_input'``; the path from
-        ``baseline`` to the raw copy with ``'integrated_gradients'``).
+        ``baseline`` to the raw copy with ``'integrated_gradients'``), of
+        the class logit or, with ``score='log_odds'``, of its log-odds.
         """
         index = [self.tasks.index(t) for t in tasks]
         return evidence_hotspots(
@@ -251,7 +256,8 @@ class SpineMultiTaskClassifier(BaseClassifier):
             generator=generator,
             chunk_size=chunk_size,
             attribution=attribution,
-            baseline=baseline)
+            baseline=baseline,
+            score=score)
 
     def predict(self,
                 inputs: torch.Tensor,
@@ -280,7 +286,7 @@ class SpineMultiTaskClassifier(BaseClassifier):
                                  generator, cfg['chunk_size'],
                                  cfg['aug_kwargs'],
                                  cfg['attribution'],
-                                 cfg['baseline']).cpu()
+                                 cfg['baseline'], cfg['score']).cpu()
         for i, sample in enumerate(data_samples):
             sample.set_field(
                 {t: s[i].detach()

@@ -119,6 +119,22 @@ def test_hotspot_of_a_linear_model_is_abs_w():
         maps[:, 0], expected.flip(1), atol=1e-4, rtol=1e-4)
 
 
+def test_log_odds_hotspot_of_a_linear_model_is_abs_w_difference():
+    from radplugins.saliency import evidence_hotspots
+    model = LinearTasks()
+    x = torch.rand(3, 9, 112, 224)
+    targets = torch.tensor([[0], [1], [1]])
+    maps = evidence_hotspots(model, model, x, targets, [0], num_aug=0,
+                             score='log_odds')
+    w = model.w.detach()
+    # Two classes: d(y_c - y_other)/dx = w_c - w_other.
+    expected = (w[1] - w[0]).abs().expand(3, -1, -1, -1)
+    torch.testing.assert_close(maps[:, 0], expected)
+    with pytest.raises(ValueError, match="'margin'"):
+        evidence_hotspots(model, model, x, targets, [0], num_aug=0,
+                          score='margin')
+
+
 def test_gradient_x_input_hotspot_of_a_linear_model_is_abs_w_x():
     from radplugins.saliency import evidence_hotspots
     model = LinearTasks()
