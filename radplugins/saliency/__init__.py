@@ -11,7 +11,7 @@ from .guided_backprop import (RULES, SCORES, SwitchableReLU, backward_rule,
                               current_backward_rule, record_relus, saliency,
                               saliency_mode)
 from .evidence import (evidence_hotspots, reference_volumes,
-                       stratified_path_points)
+                       smooth_in_plane, stratified_path_points)
 from .local_entropy import local_entropy, quantize_saliency, saliency_entropy
 from .roi import (boxes_from_maps, crop_and_resize, fit_boxes, map_boxes,
                   map_thresholds, otsu_thresholds)
@@ -22,5 +22,6 @@ __all__ = [
     'fit_boxes', 'local_entropy', 'map_boxes', 'map_thresholds',
     'otsu_thresholds', 'quantize_saliency', 'record_relus', 'saliency',
     'saliency_entropy', 'saliency_mode',
-    'evidence_hotspots', 'reference_volumes', 'stratified_path_points'
+    'evidence_hotspots', 'reference_volumes', 'smooth_in_plane',
+    'stratified_path_points'
 ]

@@ -46,6 +46,23 @@ from .guided_backprop import SCORES, class_score_gradients, saliency_mode
 ATTRIBUTIONS = ('gradient', 'gradient_x_input', 'integrated_gradients')
 
 
+def smooth_in_plane(volumes: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Blur every slice of ``(..., S, H, W)`` volumes with a Gaussian of
+    ``sigma`` pixels, truncated at ``3 sigma`` and reflected at the border
+    (``scipy.ndimage.gaussian_filter(..., sigma=(0, sigma, sigma),
+    mode='mirror', truncate=3)``); slices do not mix."""
+    if not (isinstance(sigma, (int, float)) and not isinstance(sigma, bool)
+            and sigma > 0):
+        raise ValueError(f'in-plane blur needs a number sigma > 0, got '
+                         f'{sigma!r}')
+    radius = int(3 * sigma + 0.5)
+    if radius == 0:
+        return volumes.clone()
+    flat = volumes.reshape((-1, ) + tuple(volumes.shape[-3:]))
+    return gaussian_blur(flat, [2 * radius + 1] * 2,
+                         [sigma, sigma]).reshape(volumes.shape)
+
+
 def reference_volumes(volumes: torch.Tensor,
                       baseline: Union[float, dict]) -> torch.Tensor:
     """The reference of integrated gradients for ``(N, S, H, W)`` volumes.
@@ -67,9 +84,7 @@ def reference_volumes(volumes: torch.Tensor,
         if not sigma > 0:
             raise ValueError(f'hotspot baseline {baseline!r}: the blur '
                              'needs sigma > 0')
-        radius = int(3 * sigma + 0.5)
-        return gaussian_blur(volumes.detach(), [2 * radius + 1] * 2,
-                             [sigma, sigma])
+        return smooth_in_plane(volumes.detach(), sigma)
     raise ValueError(f'hotspot baseline {baseline!r}: expected a number or '
                      "dict(type='blur', sigma=...)")
 
@@ -98,7 +113,8 @@ def evidence_hotspots(logits_fn: Callable[[torch.Tensor],
                       rule: str = 'plain',
                       attribution: str = 'gradient',
                       baseline: Union[float, dict] = 0.0,
-                      score: str = 'logit') -> torch.Tensor:
+                      score: str = 'logit',
+                      smooth_sigma: float = 0.0) -> torch.Tensor:
     """Evidence hotspots of a batch of volumes for several tasks.
 
     Args:
@@ -125,6 +141,9 @@ def evidence_hotspots(logits_fn: Callable[[torch.Tensor],
             (:func:`reference_volumes`), in the units of ``volumes``.
         score (str): ``'logit'`` (the paper's ``y_c``) or ``'log_odds'``
             (:func:`~.guided_backprop.class_scores`).
+        smooth_sigma (float): Blur each slice of the finished map with a
+            Gaussian of this many pixels (:func:`smooth_in_plane`); 0, the
+            paper, keeps the map as it is.
 
     Returns:
         torch.Tensor: ``(N, len(tasks), S, H, W)`` non-negative maps.
@@ -138,6 +157,10 @@ def evidence_hotspots(logits_fn: Callable[[torch.Tensor],
     if score not in SCORES:
         raise ValueError(f'unknown hotspot score {score!r}; expected one '
                          f'of {SCORES}')
+    if isinstance(smooth_sigma, bool) or not isinstance(
+            smooth_sigma, (int, float)) or not smooth_sigma >= 0:
+        raise ValueError(f'hotspot smooth_sigma must be a number >= 0, got '
+                         f'{smooth_sigma!r}')
     integrated = attribution == 'integrated_gradients'
     if integrated and num_aug < 1:
         raise ValueError(
@@ -198,4 +221,6 @@ def evidence_hotspots(logits_fn: Callable[[torch.Tensor],
                     summed = invert_disc_augment(
                         grad, params, target=source, num_targets=b)
                     out[start:start + b, j] = summed.div_(copies)
-    return out.abs_() if integrated else out
+    if integrated:
+        out.abs_()
+    return smooth_in_plane(out, smooth_sigma) if smooth_sigma > 0 else out

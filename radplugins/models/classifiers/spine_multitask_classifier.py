@@ -58,7 +58,8 @@ class SpineMultiTaskClassifier(BaseClassifier):
             integrated gradients in the raw volume's units: a number or
             ``dict(type='blur', sigma=...)``), ``score`` (``'logit'``, the
             paper's class score, or ``'log_odds'`` of the class against
-            the others); see
+            the others), ``smooth_sigma`` (an in-plane Gaussian blur of the
+            finished maps, in pixels; 0, the paper's, keeps them); see
             :func:`radplugins.saliency.evidence_hotspots`.
         data_preprocessor (dict, optional): Defaults to
             ``ClsDataPreprocessor``.
@@ -121,7 +122,8 @@ class SpineMultiTaskClassifier(BaseClassifier):
             aug_kwargs=None,
             attribution='gradient',
             baseline=0.0,
-            score='logit')
+            score='logit',
+            smooth_sigma=0.0)
         self.hotspot_cfg.update(hotspot_cfg or {})
 
     # -- structure ---------------------------------------------------------
@@ -233,7 +235,8 @@ class SpineMultiTaskClassifier(BaseClassifier):
                  aug_kwargs: Optional[dict] = None,
                  attribution: str = 'gradient',
                  baseline: Union[float, dict] = 0.0,
-                 score: str = 'logit') -> torch.Tensor:
+                 score: str = 'logit',
+                 smooth_sigma: float = 0.0) -> torch.Tensor:
         """Evidence hotspots ``(N, len(tasks), S, H, W)`` of the classes
         ``targets`` (``(N, len(tasks))``) for normalised ``inputs``.
 
@@ -242,7 +245,8 @@ class SpineMultiTaskClassifier(BaseClassifier):
         are gradients with respect to the raw volume (times the raw copy
         with ``attribution='gradient_x_input'``; the path from
         ``baseline`` to the raw copy with ``'integrated_gradients'``), of
-        the class logit or, with ``score='log_odds'``, of its log-odds.
+        the class logit or, with ``score='log_odds'``, of its log-odds;
+        ``smooth_sigma > 0`` blurs each slice of the finished maps.
         """
         index = [self.tasks.index(t) for t in tasks]
         return evidence_hotspots(
@@ -257,7 +261,8 @@ class SpineMultiTaskClassifier(BaseClassifier):
             chunk_size=chunk_size,
             attribution=attribution,
             baseline=baseline,
-            score=score)
+            score=score,
+            smooth_sigma=smooth_sigma)
 
     def predict(self,
                 inputs: torch.Tensor,
@@ -286,7 +291,8 @@ class SpineMultiTaskClassifier(BaseClassifier):
                                  generator, cfg['chunk_size'],
                                  cfg['aug_kwargs'],
                                  cfg['attribution'],
-                                 cfg['baseline'], cfg['score']).cpu()
+                                 cfg['baseline'], cfg['score'],
+                                 cfg['smooth_sigma']).cpu()
         for i, sample in enumerate(data_samples):
             sample.set_field(
                 {t: s[i].detach()

@@ -135,6 +135,28 @@ def test_log_odds_hotspot_of_a_linear_model_is_abs_w_difference():
                           score='margin')
 
 
+def test_smoothed_hotspot_is_the_blurred_abs_w():
+    """In-plane smoothing of a linear model's hotspot equals SciPy's
+    Gaussian filter of ``|w|`` slice by slice (mirrored border, 3 sigma)."""
+    from scipy.ndimage import gaussian_filter
+
+    from radplugins.saliency import evidence_hotspots
+    model = LinearTasks()
+    x = torch.rand(2, 9, 112, 224)
+    targets = torch.tensor([[0], [1]])
+    maps = evidence_hotspots(model, model, x, targets, [0], num_aug=0,
+                             smooth_sigma=2.5)
+    w = model.w.detach().abs().double().numpy()
+    for i, c in enumerate(targets[:, 0].tolist()):
+        expected = gaussian_filter(
+            w[c], sigma=(0, 2.5, 2.5), mode='mirror', truncate=3.0)
+        np.testing.assert_allclose(maps[i, 0].numpy(), expected, atol=1e-5)
+    for bad in (-1.0, 'wide', True):
+        with pytest.raises(ValueError, match='smooth_sigma'):
+            evidence_hotspots(model, model, x, targets, [0], num_aug=0,
+                              smooth_sigma=bad)
+
+
 def test_gradient_x_input_hotspot_of_a_linear_model_is_abs_w_x():
     from radplugins.saliency import evidence_hotspots
     model = LinearTasks()
@@ -280,6 +302,16 @@ def test_predict_stores_scores_and_hotspots():
     model.hotspot_cfg.update(attribution='gradient_x_input')
     maps = model.predict(volume)[0].hotspots
     assert maps[:, 4].max() == 0 and maps.max() > 0
+    # Smoothing and the score option reach the maps; the blur stays within
+    # each slice.
+    from radplugins.saliency import smooth_in_plane
+    model.hotspot_cfg.update(smooth_sigma=2.0)
+    smoothed = model.predict(volume)[0].hotspots
+    torch.testing.assert_close(smoothed, smooth_in_plane(maps, 2.0))
+    assert smoothed[:, 4].max() == 0
+    model.hotspot_cfg.update(smooth_sigma=0.0, score='log_odds')
+    assert not torch.allclose(model.predict(volume)[0].hotspots, maps)
+    model.hotspot_cfg.update(score='logit')
     # Against a reference of 0.5 the zero slice is evidence, and the
     # option reaches the maps.
     model.hotspot_cfg.update(attribution='integrated_gradients',
