@@ -17,6 +17,7 @@ def test_detection_configs_exist():
         'mask-rcnn_r50_fpn_1x_flag-implant.py',
         'faster-rcnn_r18_fpn_1xb4-384px_12e_synthetic-flag-implant.py',
         'faster-rcnn_r18_fpn_1xb4-384px_24e_synthetic-flag-implant.py',
+        'cascade-rcnn_r18_fpn_1xb4-384px_24e_synthetic-flag-implant.py',
         'mask-rcnn_r18_fpn_1xb4-384px_12e_synthetic-flag-implant.py'
     } <= names
 
@@ -37,7 +38,14 @@ def test_detection_config_builds_and_computes_losses(path):
     assert 'http' not in str(cfg.model) and '://' not in str(cfg.model)
     assert tuple(cfg.train_dataloader.dataset.metainfo.classes) == (
         'flag', 'implant')
-    assert cfg.model.roi_head.bbox_head.num_classes == 2
+    bbox_heads = cfg.model.roi_head.bbox_head
+    cascade = isinstance(bbox_heads, list)
+    if cascade:
+        assert cfg.model.roi_head.num_stages == len(bbox_heads) == len(
+            cfg.model.train_cfg.rcnn)
+    else:
+        bbox_heads = [bbox_heads]
+    assert all(head.num_classes == 2 for head in bbox_heads)
     metrics = cfg.val_evaluator.metric
     metrics = [metrics] if isinstance(metrics, str) else list(metrics)
     is_mask = 'mask_head' in cfg.model.roi_head
@@ -71,7 +79,12 @@ def test_detection_config_builds_and_computes_losses(path):
     data = model.data_preprocessor(
         dict(inputs=inputs, data_samples=samples), True)
     losses = model(**data, mode='loss')
-    expected = {'loss_rpn_cls', 'loss_rpn_bbox', 'loss_cls', 'loss_bbox'}
+    expected = {'loss_rpn_cls', 'loss_rpn_bbox'}
+    if cascade:  # every stage's own losses, prefixed s0., s1., ...
+        expected |= {f's{i}.{name}' for i in range(len(bbox_heads))
+                     for name in ('loss_cls', 'loss_bbox')}
+    else:
+        expected |= {'loss_cls', 'loss_bbox'}
     if is_mask:
         expected.add('loss_mask')
     assert expected <= set(losses)
