@@ -56,6 +56,15 @@ class SpineHotspotLocalization(BaseMetric):
     the lesion and its maximum sits just beside it; a far one, that it
     marks something else.
 
+    When the predictions carry the grader's ``task_scores`` (as
+    :class:`SpineMultiTaskClassifier` writes them), the pointing is also
+    split by what the grader said of the same disc: ``pointing_detected``
+    over the lesion discs it calls abnormal (a class above 0) and
+    ``pointing_undetected`` over those it calls normal, with their counts
+    ``num_detected`` and ``num_undetected``. A map cannot be expected to
+    point at evidence its model does not use, so the split tells a map's
+    misses from the grader's.
+
     Needs predictions with ``hotspots`` (``hotspot_cfg['enabled']``) and
     samples with ``gt_masks`` (``LoadDiscVolume(with_masks=True)`` on the
     synthetic set). Only samples with a lesion of that task are scored
@@ -88,19 +97,24 @@ class SpineHotspotLocalization(BaseMetric):
                                'masks')
             maps = to_numpy(sample['hotspots'])
             masks = to_numpy(sample['gt_masks']).astype(bool)
+            scores = sample.get('task_scores') or {}
             for j, task in enumerate(sample['hotspot_tasks']):
                 mask = masks[LESION_TASKS.index(task)]
                 if not mask.any():
                     continue
+                detected = None
+                if task in scores:
+                    detected = int(to_numpy(scores[task]).argmax()) > 0
                 self.results.append(
                     dict(task=task,
+                         detected=detected,
                          **hotspot_scores(maps[j], mask, self.tolerance)))
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         metrics = {}
         rows = [[
             'task', 'num', 'pointing', 'mass', 'misses', 'miss px',
-            'off slice'
+            'off slice', 'detected', 'pointing det.', 'pointing undet.'
         ]]
         for task in LESION_TASKS:
             rs = [r for r in results if r['task'] == task]
@@ -121,14 +135,33 @@ class SpineHotspotLocalization(BaseMetric):
             if misses:
                 metrics[f'{task}/miss_off_slice'] = 1 - len(on_slice) / len(
                     misses)
+            metrics.update(self._split_by_detection(task, rs))
             rows.append([task, str(len(rs))] + [
                 format_cell(key, metrics.get(f'{task}/{key}'))
                 for key in ('pointing', 'mass', 'num_misses',
-                            'miss_distance', 'miss_off_slice')
+                            'miss_distance', 'miss_off_slice',
+                            'num_detected', 'pointing_detected',
+                            'pointing_undetected')
             ])
         if len(rows) > 1:
             rows.append([''] * len(rows[0]))
             print_log(
                 render_table(rows, 'Evidence hotspots vs lesion masks'),
                 logger='current')
+        return metrics
+
+    @staticmethod
+    def _split_by_detection(task: str,
+                            results: List[dict]) -> Dict[str, float]:
+        """Pointing over the lesion discs the grader calls abnormal and
+        over those it calls normal; nothing without the grader's scores."""
+        known = [r for r in results if r.get('detected') is not None]
+        if not known:
+            return {}
+        metrics = {}
+        for name, wanted in (('detected', True), ('undetected', False)):
+            group = [r['pointing'] for r in known if r['detected'] == wanted]
+            metrics[f'{task}/num_{name}'] = float(len(group))
+            if group:
+                metrics[f'{task}/pointing_{name}'] = float(np.mean(group))
         return metrics

@@ -104,3 +104,39 @@ def test_hotspot_metric_breaks_the_misses_down_by_hand():
     for bad in (-1, 1.5, True):
         with pytest.raises(ValueError, match='tolerance'):
             SpineHotspotLocalization(tolerance=bad)
+    # Without the grader's scores there is nothing to split by.
+    assert 'upper_endplate/num_detected' not in got
+
+
+def test_hotspot_metric_splits_pointing_by_what_the_grader_said():
+    from radplugins.evaluation.metrics import SpineHotspotLocalization
+    metric = SpineHotspotLocalization()
+    tasks = ('upper_endplate', 'lower_marrow')
+    masks = np.zeros((4, 2, 8, 8), bool)  # LESION_TASKS order
+    masks[0, 1, 0, 0] = True  # upper endplate lesion at (1, 0, 0)
+    masks[3, 0, 5, 5] = True  # lower marrow lesion at (0, 5, 5)
+    samples = []
+    # (upper endplate maximum, upper endplate scores): called abnormal
+    # three times (two hits), normal twice (one hit).
+    cases = [((1, 0, 0), [0.2, 0.8]), ((1, 0, 0), [0.4, 0.6]),
+             ((1, 4, 4), [0.1, 0.9]), ((1, 0, 0), [0.7, 0.3]),
+             ((0, 7, 7), [0.9, 0.1])]
+    for where, upper in cases:
+        hotspots = np.zeros((2, 2, 8, 8), np.float32)
+        hotspots[(0, ) + where] = 1.0
+        hotspots[1, 0, 5, 5] = 1.0  # every lower marrow map hits
+        samples.append(
+            dict(hotspots=hotspots, hotspot_tasks=tasks, gt_masks=masks,
+                 task_scores=dict(upper_endplate=np.array(upper),
+                                  lower_marrow=np.array([0.6, 0.4]))))
+    metric.process(None, samples)
+    got = metric.compute_metrics(metric.results)
+    assert got['upper_endplate/pointing'] == 0.6
+    assert got['upper_endplate/num_detected'] == 3
+    assert got['upper_endplate/pointing_detected'] == pytest.approx(2 / 3)
+    assert got['upper_endplate/num_undetected'] == 2
+    assert got['upper_endplate/pointing_undetected'] == 0.5
+    # The grader calls every lower marrow lesion normal: no detected group.
+    assert got['lower_marrow/num_detected'] == 0
+    assert 'lower_marrow/pointing_detected' not in got
+    assert got['lower_marrow/pointing_undetected'] == 1.0
