@@ -19,6 +19,9 @@ from ..losses.class_balanced_ce import (class_balanced_cross_entropy,
                                         inverse_frequency_weights)
 
 BRANCH_POINTS = VGGM_STAGES + (None, )
+# What ``hotspot_cfg['task_overrides']`` may set per task.
+HOTSPOT_TASK_SETTINGS = ('num_aug', 'aug_kwargs', 'attribution', 'baseline',
+                         'score', 'smooth_sigma')
 
 
 @MODELS.register_module()
@@ -61,6 +64,13 @@ class SpineMultiTaskClassifier(BaseClassifier):
             the others), ``smooth_sigma`` (an in-plane Gaussian blur of the
             finished maps, in pixels; 0, the paper's, keeps them); see
             :func:`radplugins.saliency.evidence_hotspots`.
+            ``task_overrides`` (``{task: {setting: value}}``, default
+            empty) gives a hotspot task its own ``num_aug``,
+            ``aug_kwargs``, ``attribution``, ``baseline``, ``score`` or
+            ``smooth_sigma``: tasks that end with the same settings share
+            one batched pass, and each pass draws its augmentations from
+            ``seed`` afresh, so a task's map does not depend on which
+            other tasks are explained with it.
         data_preprocessor (dict, optional): Defaults to
             ``ClsDataPreprocessor``.
         init_cfg (dict, optional): MMEngine init config.
@@ -123,7 +133,8 @@ class SpineMultiTaskClassifier(BaseClassifier):
             attribution='gradient',
             baseline=0.0,
             score='logit',
-            smooth_sigma=0.0)
+            smooth_sigma=0.0,
+            task_overrides=None)
         self.hotspot_cfg.update(hotspot_cfg or {})
 
     # -- structure ---------------------------------------------------------
@@ -264,6 +275,35 @@ class SpineMultiTaskClassifier(BaseClassifier):
             score=score,
             smooth_sigma=smooth_sigma)
 
+    def _hotspot_groups(self, tasks: Sequence[str]
+                        ) -> List[Tuple[dict, List[int]]]:
+        """``[(settings, indices into tasks)]``: the hotspot tasks grouped
+        by their settings (``hotspot_cfg`` with the task's
+        ``task_overrides`` applied), in order of first appearance."""
+        cfg = self.hotspot_cfg
+        overrides = cfg.get('task_overrides') or {}
+        unknown = sorted(set(overrides) - set(tasks))
+        if unknown:
+            raise ValueError(f'hotspot task_overrides for {unknown}, which '
+                             f'are not among the hotspot tasks {tasks}')
+        groups: List[Tuple[dict, List[int]]] = []
+        for j, task in enumerate(tasks):
+            extra = dict(overrides.get(task) or {})
+            bad = sorted(set(extra) - set(HOTSPOT_TASK_SETTINGS))
+            if bad:
+                raise ValueError(
+                    f'hotspot task_overrides[{task!r}] sets {bad}; a task '
+                    f'can set {HOTSPOT_TASK_SETTINGS}')
+            settings = {k: extra.get(k, cfg[k]) for k in
+                        HOTSPOT_TASK_SETTINGS}
+            for known, columns in groups:
+                if known == settings:
+                    columns.append(j)
+                    break
+            else:
+                groups.append((settings, [j]))
+        return groups
+
     def predict(self,
                 inputs: torch.Tensor,
                 data_samples: Optional[List[DataSample]] = None
@@ -286,13 +326,16 @@ class SpineMultiTaskClassifier(BaseClassifier):
             elif cfg['target'] != 'pred':
                 raise ValueError(f"unknown hotspot target {cfg['target']!r}"
                                  "; expected 'pred' or 'positive'")
-            generator = torch.Generator().manual_seed(int(cfg['seed']))
-            maps = self.hotspots(inputs, targets, tasks, cfg['num_aug'],
-                                 generator, cfg['chunk_size'],
-                                 cfg['aug_kwargs'],
-                                 cfg['attribution'],
-                                 cfg['baseline'], cfg['score'],
-                                 cfg['smooth_sigma']).cpu()
+            maps = inputs.new_empty((inputs.shape[0], len(tasks)) +
+                                    tuple(inputs.shape[1:]), device='cpu')
+            for settings, columns in self._hotspot_groups(tasks):
+                generator = torch.Generator().manual_seed(int(cfg['seed']))
+                maps[:, columns] = self.hotspots(
+                    inputs, targets[:, columns],
+                    [tasks[j] for j in columns],
+                    generator=generator,
+                    chunk_size=cfg['chunk_size'],
+                    **settings).cpu()
         for i, sample in enumerate(data_samples):
             sample.set_field(
                 {t: s[i].detach()

@@ -320,6 +320,44 @@ def test_predict_stores_scores_and_hotspots():
     assert maps[:, 4].max() > 0
 
 
+def test_task_overrides_give_each_task_its_own_hotspot_settings():
+    """A task with overrides gets the maps a run with those settings for
+    every task gives it, and the other tasks keep theirs: each settings
+    group draws its copies from the seed afresh."""
+    tasks = ('upper_endplate', 'lower_endplate', 'upper_marrow',
+             'lower_marrow')
+    model = build(hotspot_cfg=dict(enabled=True, num_aug=2, tasks=tasks,
+                                   target='positive',
+                                   smooth_sigma=1.0)).eval()
+    volume = torch.rand(2, 9, 112, 224)
+    plain = model.predict(volume)[0].hotspots
+    marrow = dict(attribution='integrated_gradients', baseline=0.5,
+                  smooth_sigma=0.0)
+    model.hotspot_cfg.update(**marrow)
+    integrated = model.predict(volume)[0].hotspots
+    model.hotspot_cfg.update(attribution='gradient', baseline=0.0,
+                             smooth_sigma=1.0,
+                             task_overrides=dict(upper_marrow=marrow,
+                                                 lower_marrow=marrow))
+    assert [cols for _, cols in model._hotspot_groups(tasks)] == [[0, 1],
+                                                                  [2, 3]]
+    mixed = model.predict(volume)[0].hotspots
+    torch.testing.assert_close(mixed[:2], plain[:2])
+    torch.testing.assert_close(mixed[2:], integrated[2:])
+    assert not torch.allclose(mixed[2:], plain[2:])
+    # An override equal to the shared settings adds no pass.
+    model.hotspot_cfg.update(task_overrides=dict(upper_endplate=dict(
+        smooth_sigma=1.0)))
+    assert len(model._hotspot_groups(tasks)) == 1
+    model.hotspot_cfg.update(task_overrides=dict(narrowing=marrow))
+    with pytest.raises(ValueError, match="'narrowing'"):
+        model.predict(volume)
+    model.hotspot_cfg.update(task_overrides=dict(upper_marrow=dict(
+        rule='guided')))
+    with pytest.raises(ValueError, match=r"upper_marrow.*\['rule'\]"):
+        model.predict(volume)
+
+
 MEAN, STD = 0.35, 0.25
 
 
