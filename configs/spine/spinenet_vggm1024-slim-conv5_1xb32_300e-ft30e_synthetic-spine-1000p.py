@@ -1,7 +1,7 @@
 # The 15-epoch fine-tune on the 1,000-patient set, twice as long: its
 # endplate validation accuracy was still rising when it stopped (upper
 # 0.82 -> 0.91 -> 0.94 at epochs 5, 10, 15), and the hotspots can only
-# point at notches the grader detects. About 36 minutes on an idle 2-core
+# point at notches the grader detects. About 41 minutes on an idle 2-core
 # CPU; train from a 150- or 300-epoch checkpoint:
 #   python tools/train.py CONFIG \
 #       --cfg-options load_from=work_dirs/spine-150e/epoch_150.pth
