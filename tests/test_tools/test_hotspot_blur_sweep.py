@@ -79,3 +79,15 @@ def test_dump_without_hotspots_names_the_sample(tmp_path, capsys):
     del bad['hotspots']
     with pytest.raises(ValueError, match=r'sample 1 \(disc_1.0.npy\)'):
         run(tmp_path, capsys, [sample(1.0, True), bad])
+
+
+def test_parts_are_scored_together(tmp_path, capsys):
+    parts = []
+    for i, spike in enumerate((1.0, 20.0)):
+        parts.append(str(tmp_path / f'part{i}.pkl'))
+        with open(parts[-1], 'wb') as f:
+            pickle.dump([sample(spike, True)], f)
+    assert load_tool(TOOL).main([*parts, '--sigmas', '2']) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.split('\n')
+            if line]
+    assert [(r['num'], r['hits']) for r in rows] == [(2, 1)]

@@ -13,6 +13,12 @@ without running the network again::
     python tools/analysis_tools/hotspot_blur_sweep.py maps.pkl \\
         --sigmas 0 2 3 4 2,4 1,3,3
 
+A dump keeps every disc's maps and masks, and writing it needs them in
+memory more than once: the 591 discs of the 1,000-patient validation
+split in one dump ran out of 24 GiB. Dump a split in parts (e.g.
+``test_dataloader.dataset.indices=...`` or a CSV per part) and pass all
+the parts; they are scored together.
+
 A sigma is one number (in-plane, as ``hotspot_cfg.smooth_sigma``), two
 (rows, columns) or three (slices, rows, columns), in pixels. The blur is
 ``scipy.ndimage.gaussian_filter`` with ``mode='mirror'`` and
@@ -115,7 +121,8 @@ def sweep(lesions: Sequence[dict], sigmas: Sequence[Sigma],
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('results', help='tools/test.py --out pickle')
+    parser.add_argument('results', nargs='+',
+                        help='tools/test.py --out pickle(s), scored together')
     in_plane = (0.0, 1.0, 2.0, 3.0, 4.0, 5.0)
     parser.add_argument('--sigmas', nargs='+', type=parse_sigma,
                         default=[(0.0, s, s) for s in in_plane],
@@ -127,9 +134,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
-    with open(args.results, 'rb') as f:
-        samples = pickle.load(f)
-    lesions = lesion_maps(samples, args.results)
+    lesions = []
+    for path in args.results:
+        with open(path, 'rb') as f:
+            lesions += lesion_maps(pickle.load(f), path)
     if not lesions:
         raise SystemExit(f'{args.results}: no hotspot task has a lesion')
     for row in sweep(lesions, args.sigmas, args.tolerance):
