@@ -37,9 +37,8 @@ import numpy as np
 from scipy.ndimage import gaussian_filter
 
 from radplugins.datasets.synthetic.spine_generator import LESION_TASKS
-from radplugins.evaluation.metrics.metric_utils import to_numpy
-from radplugins.evaluation.metrics.spine_hotspot_localization import \
-    hotspot_scores
+from radplugins.evaluation.metrics.spine_hotspot_localization import (
+    hotspot_scores, lesion_hotspots)
 
 Sigma = Tuple[float, float, float]
 
@@ -73,18 +72,7 @@ def lesion_maps(samples: Sequence[dict], source: str) -> List[dict]:
                 f'{source}: sample {i} ({sample.get("img_path")}) has no '
                 f'{missing}; dump a run with hotspot_cfg.enabled and masks '
                 'loaded (tools/test.py --out)')
-        maps = to_numpy(sample['hotspots'])
-        masks = to_numpy(sample['gt_masks']).astype(bool)
-        scores = sample.get('task_scores') or {}
-        for j, task in enumerate(sample['hotspot_tasks']):
-            mask = masks[LESION_TASKS.index(task)]
-            if not mask.any():
-                continue
-            detected = None
-            if task in scores:
-                detected = int(to_numpy(scores[task]).argmax()) > 0
-            out.append(dict(task=task, detected=detected, map=maps[j],
-                            mask=mask))
+        out += lesion_hotspots(sample)
     return out
 
 

@@ -44,6 +44,36 @@ def hotspot_scores(hotspot: np.ndarray, mask: np.ndarray,
         mass=ratio(float(hotspot[mask].sum()), float(hotspot.sum())))
 
 
+def lesion_hotspots(sample: dict) -> List[dict]:
+    """The hotspot tasks of one prediction that have a lesion.
+
+    Args:
+        sample: A prediction with ``hotspots``, ``gt_masks`` and
+            ``hotspot_tasks`` (and optionally the grader's
+            ``task_scores``).
+
+    Returns:
+        list[dict]: ``task``, ``detected`` (whether the grader calls the
+        disc abnormal for that task; None without ``task_scores``),
+        ``map`` (``(S, H, W)``) and ``mask`` (boolean, not empty), for
+        every hotspot task whose lesion mask is not empty.
+    """
+    maps = to_numpy(sample['hotspots'])
+    masks = to_numpy(sample['gt_masks']).astype(bool)
+    scores = sample.get('task_scores') or {}
+    lesions = []
+    for j, task in enumerate(sample['hotspot_tasks']):
+        mask = masks[LESION_TASKS.index(task)]
+        if not mask.any():
+            continue
+        detected = None
+        if task in scores:
+            detected = int(to_numpy(scores[task]).argmax()) > 0
+        lesions.append(dict(task=task, detected=detected, map=maps[j],
+                            mask=mask))
+    return lesions
+
+
 @METRICS.register_module()
 class SpineHotspotLocalization(BaseMetric):
     """Pointing game and hotspot mass inside the lesion, per task.
@@ -95,20 +125,12 @@ class SpineHotspotLocalization(BaseMetric):
                 raise KeyError(f"{sample.get('img_path')}: needs hotspots "
                                'and gt_masks; enable hotspot_cfg and load '
                                'masks')
-            maps = to_numpy(sample['hotspots'])
-            masks = to_numpy(sample['gt_masks']).astype(bool)
-            scores = sample.get('task_scores') or {}
-            for j, task in enumerate(sample['hotspot_tasks']):
-                mask = masks[LESION_TASKS.index(task)]
-                if not mask.any():
-                    continue
-                detected = None
-                if task in scores:
-                    detected = int(to_numpy(scores[task]).argmax()) > 0
+            for lesion in lesion_hotspots(sample):
                 self.results.append(
-                    dict(task=task,
-                         detected=detected,
-                         **hotspot_scores(maps[j], mask, self.tolerance)))
+                    dict(task=lesion['task'],
+                         detected=lesion['detected'],
+                         **hotspot_scores(lesion['map'], lesion['mask'],
+                                          self.tolerance)))
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         metrics = {}
