@@ -38,7 +38,7 @@ from scipy.ndimage import gaussian_filter
 
 from radplugins.datasets.synthetic.spine_generator import LESION_TASKS
 from radplugins.evaluation.metrics.spine_hotspot_localization import (
-    hotspot_scores, lesion_hotspots)
+    hotspot_scores, lesion_hotspots, pointing_by_detection)
 
 Sigma = Tuple[float, float, float]
 
@@ -85,24 +85,24 @@ def sweep(lesions: Sequence[dict], sigmas: Sequence[Sigma],
         if not group:
             continue
         for sigma in sigmas:
-            hits, detected = [], []
+            scored = []
             for r in group:
                 hotspot = r['map']
                 if any(sigma):
                     hotspot = gaussian_filter(
                         hotspot.astype(np.float64), sigma=sigma,
                         mode='mirror', truncate=3)
-                hits.append(hotspot_scores(hotspot, r['mask'],
-                                           tolerance)['pointing'])
-                detected.append(r['detected'])
+                scored.append(dict(
+                    detected=r['detected'],
+                    pointing=hotspot_scores(hotspot, r['mask'],
+                                            tolerance)['pointing']))
+            hits = [r['pointing'] for r in scored]
             row = dict(task=task, sigma=list(sigma), num=len(group),
                        hits=int(sum(hits)),
                        pointing=round(float(np.mean(hits)), 4))
-            for name, wanted in (('detected', True), ('undetected', False)):
-                part = [h for h, d in zip(hits, detected) if d is wanted]
-                row[f'num_{name}'] = len(part)
-                if part:
-                    row[f'pointing_{name}'] = round(float(np.mean(part)), 4)
+            for key, value in pointing_by_detection(scored).items():
+                row[key] = int(value) if key.startswith('num_') else round(
+                    value, 4)
             rows.append(row)
     return rows
 

@@ -74,6 +74,27 @@ def lesion_hotspots(sample: dict) -> List[dict]:
     return lesions
 
 
+def pointing_by_detection(results: Sequence[dict]) -> Dict[str, float]:
+    """Pointing over the lesion discs the grader calls abnormal and over
+    those it calls normal: ``num_detected``, ``pointing_detected``,
+    ``num_undetected``, ``pointing_undetected`` (a pointing only where its
+    group is not empty); nothing when no result has ``detected`` set.
+
+    Args:
+        results: Dicts with ``pointing`` and ``detected`` (bool or None).
+    """
+    known = [r for r in results if r.get('detected') is not None]
+    if not known:
+        return {}
+    metrics = {}
+    for name, wanted in (('detected', True), ('undetected', False)):
+        group = [r['pointing'] for r in known if r['detected'] == wanted]
+        metrics[f'num_{name}'] = float(len(group))
+        if group:
+            metrics[f'pointing_{name}'] = float(np.mean(group))
+    return metrics
+
+
 @METRICS.register_module()
 class SpineHotspotLocalization(BaseMetric):
     """Pointing game and hotspot mass inside the lesion, per task.
@@ -157,7 +178,10 @@ class SpineHotspotLocalization(BaseMetric):
             if misses:
                 metrics[f'{task}/miss_off_slice'] = 1 - len(on_slice) / len(
                     misses)
-            metrics.update(self._split_by_detection(task, rs))
+            metrics.update({
+                f'{task}/{key}': value
+                for key, value in pointing_by_detection(rs).items()
+            })
             rows.append([task, str(len(rs))] + [
                 format_cell(key, metrics.get(f'{task}/{key}'))
                 for key in ('pointing', 'mass', 'num_misses',
@@ -170,20 +194,4 @@ class SpineHotspotLocalization(BaseMetric):
             print_log(
                 render_table(rows, 'Evidence hotspots vs lesion masks'),
                 logger='current')
-        return metrics
-
-    @staticmethod
-    def _split_by_detection(task: str,
-                            results: List[dict]) -> Dict[str, float]:
-        """Pointing over the lesion discs the grader calls abnormal and
-        over those it calls normal; nothing without the grader's scores."""
-        known = [r for r in results if r.get('detected') is not None]
-        if not known:
-            return {}
-        metrics = {}
-        for name, wanted in (('detected', True), ('undetected', False)):
-            group = [r['pointing'] for r in known if r['detected'] == wanted]
-            metrics[f'{task}/num_{name}'] = float(len(group))
-            if group:
-                metrics[f'{task}/pointing_{name}'] = float(np.mean(group))
         return metrics
