@@ -8,6 +8,7 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmpretrain.registry import DATASETS, MODELS
 
+from radplugins.datasets.transforms import RandomDiscAugment
 from radplugins.utils import set_data_root
 from tests.helpers import write_synthetic_spine
 
@@ -24,6 +25,32 @@ def test_branch_point_configs_exist():
     names = {osp.basename(p) for p in CONFIGS}
     for point in ('conv3', 'conv4', 'conv5', 'fc6', 'none'):
         assert f'spinenet_vggm1024-{point}_1xb256_1000e_spine.py' in names
+
+
+PAPER_AUGMENT_CONFIGS = [p for p in CONFIGS if 'paper-augment' in p]
+
+
+def test_paper_augment_configs_exist():
+    names = {osp.basename(p) for p in PAPER_AUGMENT_CONFIGS}
+    assert any(name.startswith('spinenet_') for name in names)
+    assert any(name.startswith('spinenet-hotspots') for name in names)
+
+
+@pytest.mark.parametrize('path', PAPER_AUGMENT_CONFIGS, ids=osp.basename)
+def test_paper_augment_configs_use_section_4_ranges(path):
+    # Section 4: rotation +-15 deg, shift +-32 / +-24 px, +-2 slices,
+    # scale 90-110 %, intensity +-0.1, slice flip.
+    section_4 = dict(max_angle=15.0, max_shift=(32.0, 24.0),
+                     max_slice_shift=2, scale_range=(0.9, 1.1),
+                     max_intensity=0.1, flip_prob=0.5)
+    cfg = Config.fromfile(path)
+    if cfg.model.hotspot_cfg.get('enabled'):
+        kwargs = cfg.model.hotspot_cfg.aug_kwargs
+    else:
+        [kwargs] = [t for t in cfg.train_dataloader.dataset.pipeline
+                    if t['type'] == 'RandomDiscAugment']
+        kwargs = {k: v for k, v in kwargs.items() if k != 'type'}
+    assert RandomDiscAugment(**kwargs).kwargs == section_4
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
