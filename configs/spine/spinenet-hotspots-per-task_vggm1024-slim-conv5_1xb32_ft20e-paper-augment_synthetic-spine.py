@@ -10,10 +10,6 @@
 #   python tools/test.py THIS_CONFIG CHECKPOINT --data-root ...
 _base_ = ['./spinenet-hotspots-per-task_vggm1024-slim-conv5_1xb32_20e_synthetic-spine.py']
 
-paper_augment = dict(
-    max_angle=15.0,
-    max_shift=(32.0, 24.0),
-    max_slice_shift=2,
-    scale_range=(0.9, 1.1),
-    max_intensity=0.1)
-model = dict(hotspot_cfg=dict(num_aug=64, aug_kwargs=paper_augment))
+# aug_kwargs=None draws the copies with RandomDiscAugment's defaults, the
+# paper's ranges.
+model = dict(hotspot_cfg=dict(num_aug=64, aug_kwargs=None))

@@ -12,16 +12,11 @@
 #       --cfg-options load_from=work_dirs/spine-ft30e/epoch_30.pth
 _base_ = ['./spinenet_vggm1024-slim-conv5_1xb32_300e-ft30e_synthetic-spine-1000p.py']
 
-paper_augment = dict(
-    max_angle=15.0,
-    max_shift=(32.0, 24.0),
-    max_slice_shift=2,
-    scale_range=(0.9, 1.1),
-    max_intensity=0.1)
 train_pipeline = [
     dict(type='LoadDiscVolume'),
     dict(type='NormalizeDiscIntensity'),
-    dict(type='RandomDiscAugment', **paper_augment),
+    # RandomDiscAugment's defaults are the paper's ranges.
+    dict(type='RandomDiscAugment'),
     dict(
         type='PackInputs',
         algorithm_keys=('task_labels', ),

@@ -45,7 +45,7 @@ def test_paper_augment_configs_use_section_4_ranges(path):
                      max_intensity=0.1, flip_prob=0.5)
     cfg = Config.fromfile(path)
     if cfg.model.hotspot_cfg.get('enabled'):
-        kwargs = cfg.model.hotspot_cfg.aug_kwargs
+        kwargs = cfg.model.hotspot_cfg.aug_kwargs or {}
     else:
         [kwargs] = [t for t in cfg.train_dataloader.dataset.pipeline
                     if t['type'] == 'RandomDiscAugment']
