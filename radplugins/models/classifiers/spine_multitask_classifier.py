@@ -282,18 +282,22 @@ class SpineMultiTaskClassifier(BaseClassifier):
         ``task_overrides`` applied), in order of first appearance."""
         cfg = self.hotspot_cfg
         overrides = cfg.get('task_overrides') or {}
-        unknown = sorted(set(overrides) - set(tasks))
+        # An override for a task of the model that is not explained this
+        # time (a tool asked for fewer tasks) is unused, not an error; a
+        # name that is no task at all is a typo.
+        unknown = sorted(set(overrides) - set(self.tasks))
         if unknown:
             raise ValueError(f'hotspot task_overrides for {unknown}, which '
-                             f'are not among the hotspot tasks {tasks}')
-        groups: List[Tuple[dict, List[int]]] = []
-        for j, task in enumerate(tasks):
-            extra = dict(overrides.get(task) or {})
-            bad = sorted(set(extra) - set(HOTSPOT_TASK_SETTINGS))
+                             f'are not tasks of this model {self.tasks}')
+        for task, extra in overrides.items():
+            bad = sorted(set(extra or {}) - set(HOTSPOT_TASK_SETTINGS))
             if bad:
                 raise ValueError(
                     f'hotspot task_overrides[{task!r}] sets {bad}; a task '
                     f'can set {HOTSPOT_TASK_SETTINGS}')
+        groups: List[Tuple[dict, List[int]]] = []
+        for j, task in enumerate(tasks):
+            extra = dict(overrides.get(task) or {})
             settings = {k: extra.get(k, cfg[k]) for k in
                         HOTSPOT_TASK_SETTINGS}
             for known, columns in groups:

@@ -349,8 +349,24 @@ def test_task_overrides_give_each_task_its_own_hotspot_settings():
     model.hotspot_cfg.update(task_overrides=dict(upper_endplate=dict(
         smooth_sigma=1.0)))
     assert len(model._hotspot_groups(tasks)) == 1
-    model.hotspot_cfg.update(task_overrides=dict(narrowing=marrow))
-    with pytest.raises(ValueError, match="'narrowing'"):
+    # Explaining fewer tasks leaves the overrides of the others unused:
+    # the kept tasks get the maps they get among all four.
+    model.hotspot_cfg.update(task_overrides=dict(upper_marrow=marrow,
+                                                 lower_marrow=marrow),
+                             tasks=('upper_marrow', ))
+    torch.testing.assert_close(model.predict(volume)[0].hotspots,
+                               mixed[2:3])
+    model.hotspot_cfg.update(tasks=('lower_endplate', ))
+    torch.testing.assert_close(model.predict(volume)[0].hotspots,
+                               mixed[1:2])
+    model.hotspot_cfg.update(tasks=tasks)
+    model.hotspot_cfg.update(task_overrides=dict(upper_marow=marrow))
+    with pytest.raises(ValueError, match="'upper_marow'"):
+        model.predict(volume)
+    # Unused overrides are still checked.
+    model.hotspot_cfg.update(task_overrides=dict(narrowing=dict(
+        rule='guided')))
+    with pytest.raises(ValueError, match=r"narrowing.*\['rule'\]"):
         model.predict(volume)
     model.hotspot_cfg.update(task_overrides=dict(upper_marrow=dict(
         rule='guided')))
