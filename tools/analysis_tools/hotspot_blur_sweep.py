@@ -65,14 +65,13 @@ def lesion_maps(samples: Sequence[dict], source: str) -> List[dict]:
     sample whose lesion mask of that task is not empty."""
     out = []
     for i, sample in enumerate(samples):
-        missing = [k for k in ('hotspots', 'gt_masks', 'hotspot_tasks')
-                   if k not in sample]
-        if missing:
+        try:
+            out += lesion_hotspots(sample)
+        except KeyError as error:
             raise ValueError(
-                f'{source}: sample {i} ({sample.get("img_path")}) has no '
-                f'{missing}; dump a run with hotspot_cfg.enabled and masks '
-                'loaded (tools/test.py --out)')
-        out += lesion_hotspots(sample)
+                f'{source}: sample {i} ({sample.get("img_path")}): '
+                f'{error.args[0]} in the run dumped with tools/test.py '
+                '--out') from error
     return out
 
 

@@ -57,7 +57,16 @@ def lesion_hotspots(sample: dict) -> List[dict]:
         disc abnormal for that task; None without ``task_scores``),
         ``map`` (``(S, H, W)``) and ``mask`` (boolean, not empty), for
         every hotspot task whose lesion mask is not empty.
+
+    Raises:
+        KeyError: The sample lacks ``hotspots``, ``gt_masks`` or
+            ``hotspot_tasks``; the message names its ``img_path``.
     """
+    missing = [key for key in ('hotspots', 'gt_masks', 'hotspot_tasks')
+               if key not in sample]
+    if missing:
+        raise KeyError(f"{sample.get('img_path')}: needs {missing}; enable "
+                       'hotspot_cfg and load masks')
     maps = to_numpy(sample['hotspots'])
     masks = to_numpy(sample['gt_masks']).astype(bool)
     scores = sample.get('task_scores') or {}
@@ -142,10 +151,6 @@ class SpineHotspotLocalization(BaseMetric):
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         for sample in data_samples:
-            if 'hotspots' not in sample or 'gt_masks' not in sample:
-                raise KeyError(f"{sample.get('img_path')}: needs hotspots "
-                               'and gt_masks; enable hotspot_cfg and load '
-                               'masks')
             for lesion in lesion_hotspots(sample):
                 self.results.append(
                     dict(task=lesion['task'],

@@ -106,6 +106,10 @@ def test_hotspot_metric_breaks_the_misses_down_by_hand():
             SpineHotspotLocalization(tolerance=bad)
     # Without the grader's scores there is nothing to split by.
     assert 'upper_endplate/num_detected' not in got
+    incomplete = dict(samples[0], img_path='disc_7.npy')
+    del incomplete['hotspot_tasks']
+    with pytest.raises(KeyError, match=r"disc_7.npy.*'hotspot_tasks'"):
+        metric.process(None, [incomplete])
 
 
 def test_hotspot_metric_splits_pointing_by_what_the_grader_said():
