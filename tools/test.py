@@ -4,11 +4,12 @@ Examples::
 
     python tools/test.py CONFIG CHECKPOINT
     python tools/test.py CONFIG CHECKPOINT --out preds.pkl
+    python tools/test.py CONFIG CHECKPOINT --tta   # the config's tta_model
     bash tools/dist_test.sh CONFIG CHECKPOINT 2
 """
 import argparse
 
-from mmengine.config import Config
+from mmengine.config import Config, ConfigDict
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
@@ -27,6 +28,11 @@ def parse_args() -> argparse.Namespace:
         '--out',
         help='dump per-sample predictions (scores, labels, study ids) to '
         'this .pkl file')
+    parser.add_argument(
+        '--tta',
+        action='store_true',
+        help='test-time augmentation: wrap the model in the config\'s '
+        'tta_model and load the test set through its tta_pipeline')
     add_runner_args(parser)
     return parser.parse_args()
 
@@ -34,6 +40,18 @@ def parse_args() -> argparse.Namespace:
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply the command line to the config."""
     cfg.load_from = args.checkpoint
+    if args.tta:
+        missing = [k for k in ('tta_model', 'tta_pipeline') if k not in cfg]
+        if missing:
+            raise SystemExit(f'--tta: {args.config} has no '
+                             f'{" or ".join(missing)}')
+        cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
+        dataset = cfg.test_dataloader.dataset
+        # Wrapped datasets (e.g. ClassBalancedDataset) hold the pipeline
+        # in their innermost dataset.
+        while 'dataset' in dataset:
+            dataset = dataset.dataset
+        dataset.pipeline = cfg.tta_pipeline
     if args.out is not None:
         if not args.out.endswith(('.pkl', '.pickle')):
             raise SystemExit(f'--out must be a .pkl file, got {args.out!r}')

@@ -92,3 +92,36 @@ def test_detection_config_builds_and_computes_losses(path):
         value = losses[key]
         value = sum(value) if isinstance(value, list) else value
         assert torch.isfinite(value).all(), key
+
+
+FAST_BOX_CONFIGS = [p for p in CONFIGS
+                    if '_r18_' in p and 'mask-rcnn' not in p]
+
+
+@pytest.mark.parametrize('path', FAST_BOX_CONFIGS, ids=osp.basename)
+def test_fast_box_configs_tta_views_and_model(path, tmp_path):
+    import cv2
+    import numpy as np
+    from mmdet.registry import MODELS
+    from mmengine.dataset import Compose
+    from mmengine.registry import DefaultScope
+    cfg = Config.fromfile(path)
+    image = tmp_path / 'radiograph.png'
+    cv2.imwrite(str(image), np.full((500, 800), 90, np.uint8))
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        pipeline = Compose(cfg.tta_pipeline)
+        views = pipeline(
+            dict(img_path=str(image), img_id=0, instances=[
+                dict(bbox=[10, 20, 50, 60], bbox_label=0, ignore_flag=0)
+            ]))
+        model = MODELS.build(dict(**cfg.tta_model, module=cfg.model))
+    metas = [sample.metainfo for sample in views['data_samples']]
+    # Every scale plain and mirrored, each resized like the test
+    # pipeline's and carrying what the merge needs to flip boxes back.
+    assert len(metas) == 2 * len(cfg.tta_scales)
+    assert sorted(m['flip'] for m in metas) == sorted(
+        [False, True] * len(cfg.tta_scales))
+    assert all(m['ori_shape'] == (500, 800) for m in metas)
+    assert max(max(m['img_shape']) for m in metas) == max(
+        max(s) for s in cfg.tta_scales)
+    assert type(model).__name__ == 'BoxVotingDetTTAModel'

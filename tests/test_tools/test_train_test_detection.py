@@ -102,6 +102,44 @@ def test_train_then_test_reports_coco_metrics(trained, data_root):
         any('implant' in k for k in metrics), sorted(metrics)
 
 
+TTA_CONFIG = """_base_ = [{base!r}]
+tta_model = dict(
+    type='BoxVotingDetTTAModel',
+    tta_cfg=dict(nms=dict(type='nms', iou_threshold=0.5), max_per_img=100,
+                 score_mode='view_mean'))
+tta_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='TestTimeAug', transforms=[
+        [dict(type='Resize', scale=s, keep_ratio=True)
+         for s in [(112, 112), (128, 128)]],
+        [dict(type='RandomFlip', prob=1.), dict(type='RandomFlip', prob=0.)],
+        [dict(type='PackDetInputs', meta_keys=(
+            'img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor',
+            'flip', 'flip_direction'))],
+    ])
+]
+"""
+
+
+def test_test_with_tta_reports_coco_metrics(trained, data_root, tmp_path):
+    name, config, work_dir = trained
+    if name != 'faster':
+        pytest.skip('box voting merges boxes, not masks')
+    tta_config = tmp_path / 'tiny_faster_tta.py'
+    tta_config.write_text(TTA_CONFIG.format(base=config))
+    test_dir = tmp_path / 'test'
+    run(['tools/test.py', tta_config, work_dir / 'epoch_1.pth', '--tta',
+         '--work-dir', test_dir, '--data-root', data_root])
+    metrics = logged_metrics(test_dir)
+    assert -1 <= metrics['coco/bbox_mAP'] <= 1, sorted(metrics)
+    # Without a tta_model the flag is refused, naming the config.
+    proc = run(['tools/test.py', config, work_dir / 'epoch_1.pth', '--tta',
+                '--data-root', data_root], ok=False)
+    assert proc.returncode != 0
+    assert f'--tta: {config} has no tta_model or tta_pipeline' in \
+        proc.stderr
+
+
 def remove_flags(*args):
     """tools/remove_flags.py in this process (no second mmdet import)."""
     return load_tool('remove_flags.py').main([str(a) for a in args])
