@@ -102,36 +102,41 @@ def test_train_then_test_reports_coco_metrics(trained, data_root):
         any('implant' in k for k in metrics), sorted(metrics)
 
 
-TTA_CONFIG = """_base_ = [{base!r}]
-tta_model = dict(
-    type='BoxVotingDetTTAModel',
-    tta_cfg=dict(nms=dict(type='nms', iou_threshold=0.5), max_per_img=100,
-                 score_mode='view_mean'))
-tta_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='TestTimeAug', transforms=[
-        [dict(type='Resize', scale=s, keep_ratio=True)
-         for s in [(112, 112), (128, 128)]],
-        [dict(type='RandomFlip', prob=1.), dict(type='RandomFlip', prob=0.)],
-        [dict(type='PackDetInputs', meta_keys=(
-            'img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor',
-            'flip', 'flip_direction'))],
-    ])
-]
-"""
+FAST_CONFIG = osp.join(
+    ROOT, 'configs', 'detection',
+    'faster-rcnn_r18_fpn_1xb4-384px_12e_synthetic-flag-implant.py')
+
+
+def with_shipped_tta(config, out):
+    """Write ``config`` with the fast configs' TTA, at the tiny scales."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(config)
+    fast = Config.fromfile(FAST_CONFIG)
+    tta_pipeline = fast.tta_pipeline
+    (resizes, ) = [t for t in tta_pipeline[1].transforms
+                   if t[0].type == 'Resize']
+    resizes[:] = [dict(type='Resize', scale=scale, keep_ratio=True)
+                  for scale in [(112, 112), (128, 128)]]
+    cfg.merge_from_dict(dict(tta_model=fast.tta_model,
+                             tta_pipeline=tta_pipeline))
+    cfg.dump(str(out))
+    return out
 
 
 def test_test_with_tta_reports_coco_metrics(trained, data_root, tmp_path):
     name, config, work_dir = trained
     if name != 'faster':
         pytest.skip('box voting merges boxes, not masks')
-    tta_config = tmp_path / 'tiny_faster_tta.py'
-    tta_config.write_text(TTA_CONFIG.format(base=config))
+    tta_config = with_shipped_tta(config, tmp_path / 'tiny_faster_tta.py')
     test_dir = tmp_path / 'test'
     run(['tools/test.py', tta_config, work_dir / 'epoch_1.pth', '--tta',
          '--work-dir', test_dir, '--data-root', data_root])
     metrics = logged_metrics(test_dir)
     assert -1 <= metrics['coco/bbox_mAP'] <= 1, sorted(metrics)
+    (ran, ) = glob.glob(osp.join(str(test_dir), '*', 'vis_data',
+                                 'config.py'))
+    with open(ran) as f:
+        assert "type='BoxVotingDetTTAModel'" in f.read()
     # Without a tta_model the flag is refused, naming the config.
     proc = run(['tools/test.py', config, work_dir / 'epoch_1.pth', '--tta',
                 '--data-root', data_root], ok=False)
