@@ -40,6 +40,9 @@ def parse_args() -> argparse.Namespace:
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply the command line to the config."""
     cfg.load_from = args.checkpoint
+    # --cfg-options first, so that they reach tta_model and tta_pipeline
+    # (and, with --tta, the wrapped detector as model.*).
+    apply_runner_args(cfg, args)
     if args.tta:
         missing = [k for k in ('tta_model', 'tta_pipeline') if k not in cfg]
         if missing:
@@ -61,7 +64,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.test_evaluator = list(evaluators) + [
             dict(type='DumpResults', out_file_path=args.out)
         ]
-    return apply_runner_args(cfg, args)
+    return cfg
 
 
 def main() -> None:
