@@ -1,5 +1,6 @@
 """Transforms for radiographs and disc volumes, registered in MMPretrain's
-TRANSFORMS."""
+TRANSFORMS (the box-edge refiner's windows in MMDetection's)."""
+from .box_edge_windows import SampleBoxEdgeWindows
 from .disc_augment import (NUM_TTA_VIEWS, RandomDiscAugment,
                            apply_disc_augment, disc_tta_views,
                            invert_disc_augment, sample_disc_aug_params)
@@ -14,7 +15,7 @@ from .loading import LoadRadiograph
 from .study_views import LoadStudyViews
 
 __all__ = [
-    'FillFlagRegions', 'GBPNormalize', 'KeepHighRes', 'LetterboxResize',
+    'SampleBoxEdgeWindows', 'FillFlagRegions', 'GBPNormalize', 'KeepHighRes', 'LetterboxResize',
     'LoadDiscVolume', 'LoadRadiograph', 'LoadStudyViews', 'NUM_TTA_VIEWS',
     'NormalizeDiscIntensity', 'RandomDiscAugment', 'RescaleIntensity',
     'apply_disc_augment', 'disc_tta_views', 'invert_disc_augment',
