@@ -7,7 +7,12 @@ import torch
 from mmengine.config import Config
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIGS = sorted(glob.glob(osp.join(ROOT, 'configs', 'detection', '*.py')))
+ALL_CONFIGS = sorted(
+    glob.glob(osp.join(ROOT, 'configs', 'detection', '*.py')))
+# The box-edge refiner is trained beside the detectors, not as one.
+REFINER_CONFIGS = [p for p in ALL_CONFIGS
+                   if osp.basename(p).startswith('box-edge-refiner_')]
+CONFIGS = [p for p in ALL_CONFIGS if p not in REFINER_CONFIGS]
 
 
 def test_detection_configs_exist():
@@ -94,8 +99,9 @@ def test_detection_config_builds_and_computes_losses(path):
         assert torch.isfinite(value).all(), key
 
 
-FAST_BOX_CONFIGS = [p for p in CONFIGS
-                    if '_r18_' in p and 'mask-rcnn' not in p]
+REFINED_CONFIGS = [p for p in CONFIGS if p.endswith('_box-edge-refined.py')]
+FAST_BOX_CONFIGS = [p for p in CONFIGS if '_r18_' in p and
+                    'mask-rcnn' not in p and p not in REFINED_CONFIGS]
 
 
 @pytest.mark.parametrize('path', FAST_BOX_CONFIGS, ids=osp.basename)
@@ -125,3 +131,68 @@ def test_fast_box_configs_tta_views_and_model(path, tmp_path):
     assert max(max(m['img_shape']) for m in metas) == max(
         max(s) for s in cfg.tta_scales)
     assert type(model).__name__ == 'BoxVotingDetTTAModel'
+
+
+@pytest.mark.parametrize('path', REFINED_CONFIGS, ids=osp.basename)
+def test_refined_configs_pass_the_full_resolution_image(path, tmp_path):
+    import cv2
+    import numpy as np
+    from mmdet.registry import MODELS
+    from mmengine.dataset import Compose
+    from mmengine.registry import DefaultScope
+    cfg = Config.fromfile(path)
+    image = tmp_path / 'radiograph.png'
+    pixels = np.random.default_rng(0).integers(0, 256, (500, 800), np.uint8)
+    cv2.imwrite(str(image), pixels)
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        views = Compose(cfg.tta_pipeline)(
+            dict(img_path=str(image), img_id=0, instances=[
+                dict(bbox=[10, 20, 50, 60], bbox_label=0, ignore_flag=0)
+            ]))
+        # The shipped checkpoint path is a training output: left out here.
+        model = MODELS.build(
+            dict(cfg.tta_model, module=cfg.model, refiner_checkpoint=None))
+    (meta, ) = [sample.metainfo for sample in views['data_samples']]
+    # The refiner reads the original pixels, while the detector gets the
+    # test pipeline's resize.
+    np.testing.assert_array_equal(meta['hr_img'], pixels)
+    assert meta['hr_scale'] == 1.0 and meta['flip'] is False
+    assert max(meta['img_shape']) == max(cfg.image_scale)
+    assert type(model).__name__ == 'EdgeRefinedDetTTAModel'
+    assert model.refine_rounds == 2
+    assert cfg.tta_model.refiner.size == 64
+    refiner = Config.fromfile(REFINER_CONFIGS[0]).model
+    for key in ('num_classes', 'size', 'expand'):
+        assert cfg.tta_model.refiner[key] == refiner[key], key
+    assert cfg.tta_model.refiner_checkpoint.endswith('/epoch_30.pth')
+
+
+@pytest.mark.parametrize('path', REFINER_CONFIGS, ids=osp.basename)
+def test_refiner_config_builds_windows_and_losses(path, tmp_path):
+    import cv2
+    import numpy as np
+    from mmdet.registry import MODELS
+    from mmengine.dataset import Compose, pseudo_collate
+    from mmengine.registry import DefaultScope
+    cfg = Config.fromfile(path)
+    assert cfg.default_scope == 'mmdet' and cfg.load_from is None
+    assert tuple(cfg.train_dataloader.dataset.metainfo.classes) == (
+        'flag', 'implant')
+    image = tmp_path / 'radiograph.png'
+    pixels = np.full((300, 200, 3), 40, np.uint8)
+    pixels[100:140, 50:90] = 200
+    cv2.imwrite(str(image), pixels)
+    torch.manual_seed(0)
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        pipeline = Compose(cfg.train_dataloader.dataset.pipeline)
+        items = [pipeline(dict(img_path=str(image), img_id=0, instances=[
+            dict(bbox=[50, 100, 90, 140], bbox_label=1, ignore_flag=0)
+        ])) for _ in range(2)]
+        model = MODELS.build(cfg.model)
+    per_box = cfg.train_dataloader.dataset.pipeline[-1].num_per_box
+    size = cfg.model.size
+    assert items[0]['inputs'].shape == (per_box, 1, size, size)
+    data = model.data_preprocessor(pseudo_collate(items), True)
+    losses = model(**data, mode='loss')
+    assert torch.isfinite(losses['loss_edge'])
+    losses['loss_edge'].backward()

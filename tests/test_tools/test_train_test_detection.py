@@ -273,3 +273,63 @@ def test_remove_flags_fills_predicted_masks_not_their_boxes():
     corners = box & ~disc.astype(bool)
     assert corners.any()
     np.testing.assert_array_equal(cleaned[corners], img[corners])
+
+
+REFINER_CONFIG = osp.join(
+    ROOT, 'configs', 'detection',
+    'box-edge-refiner_1xb8-64px_30e_synthetic-flag-implant.py')
+REFINED_CONFIG = osp.join(
+    ROOT, 'configs', 'detection',
+    'cascade-rcnn_r18_fpn_1xb4-384px_24e_synthetic-flag-implant_'
+    'box-edge-refined.py')
+
+
+def test_box_edge_refiner_trains_and_refines_a_detectors_test(
+        trained, data_root, tmp_path):
+    name, config, work_dir = trained
+    if name != 'faster':
+        pytest.skip('the refiner refines boxes, not masks')
+    refiner_dir = tmp_path / 'refiner'
+    run(['tools/train.py', REFINER_CONFIG, '--work-dir', refiner_dir,
+         '--data-root', data_root, '--cfg-options', 'train_cfg.max_epochs=1',
+         'default_hooks.checkpoint.interval=1'])
+    scalars = glob.glob(osp.join(str(refiner_dir), '*', 'vis_data',
+                                 'scalars.json'))
+    with open(scalars[0]) as f:
+        train_log = [json.loads(line) for line in f if line.strip()][-1]
+    assert 'loss_edge' in train_log and 'edge_error' in train_log, \
+        sorted(train_log)
+    refiner_checkpoint = refiner_dir / 'epoch_1.pth'
+    assert refiner_checkpoint.is_file()
+
+    # The shipped refined config's tta_model and tta_pipeline on the tiny
+    # detector, at the tiny images' scale.
+    from mmengine.config import Config
+    cfg = Config.fromfile(config)
+    refined = Config.fromfile(REFINED_CONFIG)
+    tta_pipeline = refined.tta_pipeline
+    (resizes, ) = [t for t in tta_pipeline[-1].transforms
+                   if t[0].type == 'Resize']
+    resizes[:] = [dict(type='Resize', scale=(128, 128), keep_ratio=True)]
+    tta_model = refined.tta_model
+    tta_model.refiner_checkpoint = str(refiner_checkpoint)
+    cfg.merge_from_dict(dict(tta_model=tta_model, tta_pipeline=tta_pipeline))
+    tta_config = tmp_path / 'tiny_faster_refined.py'
+    cfg.dump(str(tta_config))
+    test_dir = tmp_path / 'test'
+    run(['tools/test.py', tta_config, work_dir / 'epoch_1.pth', '--tta',
+         '--work-dir', test_dir, '--data-root', data_root])
+    metrics = logged_metrics(test_dir)
+    assert -1 <= metrics['coco/bbox_mAP'] <= 1, sorted(metrics)
+    (ran, ) = glob.glob(osp.join(str(test_dir), '*', 'vis_data',
+                                 'config.py'))
+    with open(ran) as f:
+        assert "type='EdgeRefinedDetTTAModel'" in f.read()
+
+    # A refiner checkpoint that is not there is named.
+    proc = run(['tools/test.py', tta_config, work_dir / 'epoch_1.pth',
+                '--tta', '--data-root', data_root, '--cfg-options',
+                'tta_model.refiner_checkpoint=/nonexistent/refiner.pth'],
+               ok=False)
+    assert proc.returncode != 0
+    assert "'/nonexistent/refiner.pth' does not exist" in proc.stderr

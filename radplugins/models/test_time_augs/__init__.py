@@ -1,7 +1,9 @@
 """Test-time augmentation models, registered in MMDetection's MODELS."""
 from .box_voting_det_tta import (BoxVotingDetTTAModel, find_voters,
                                  view_mean_scores, vote_boxes)
+from .edge_refined_det_tta import EdgeRefinedDetTTAModel
 
 __all__ = [
-    'BoxVotingDetTTAModel', 'find_voters', 'view_mean_scores', 'vote_boxes'
+    'BoxVotingDetTTAModel', 'EdgeRefinedDetTTAModel', 'find_voters',
+    'view_mean_scores', 'vote_boxes'
 ]

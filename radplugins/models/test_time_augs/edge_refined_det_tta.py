@@ -1,0 +1,88 @@
+"""Detection test-time augmentation whose merged boxes are edge-refined."""
+import os.path as osp
+from typing import List, Optional
+
+import torch
+from mmdet.registry import MODELS
+from mmdet.structures import DetDataSample
+from mmengine.runner.checkpoint import load_checkpoint
+
+from .box_voting_det_tta import BoxVotingDetTTAModel
+
+
+@MODELS.register_module()
+class EdgeRefinedDetTTAModel(BoxVotingDetTTAModel):
+    """Box voting over the views, then each box refined at full resolution.
+
+    The views are merged as :class:`BoxVotingDetTTAModel` merges them;
+    then a :class:`~radplugins.models.box_refiners.BoxEdgeRefiner` moves
+    each merged box's edges to where the object ends, reading the image
+    at the resolution the boxes are reported in (the detector itself saw
+    it shrunk to its input size). With a one-view ``tta_pipeline`` this is
+    refinement alone.
+
+    The image comes from the views' metainfo: put ``mmpretrain.KeepHighRes``
+    (``gray=True``, a ``max_long_side`` at least the images' long side)
+    before the resize and pack ``hr_img`` and ``hr_scale`` with
+    ``PackDetInputs(meta_keys=(..., 'hr_img', 'hr_scale'))``.
+
+    Args:
+        refiner (dict): ``BoxEdgeRefiner`` config.
+        refiner_checkpoint (str, optional): Its trained weights (a local
+            checkpoint written by ``tools/train.py`` on the refiner's
+            config). None leaves it as built, which is only useful in
+            tests.
+        refine_rounds (int): Refine the refined boxes again this many
+            times in all. Defaults to 1.
+        **kwargs: ``tta_cfg``, ``module`` and the rest of
+            ``BoxVotingDetTTAModel``'s arguments.
+    """
+
+    def __init__(self,
+                 refiner: dict,
+                 refiner_checkpoint: Optional[str] = None,
+                 refine_rounds: int = 1,
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
+        if refine_rounds < 1:
+            raise ValueError(
+                f'refine_rounds must be >= 1, got {refine_rounds!r}')
+        self.refiner = MODELS.build(refiner)
+        if refiner_checkpoint is not None:
+            if not osp.isfile(refiner_checkpoint):
+                raise FileNotFoundError(
+                    f'refiner_checkpoint {refiner_checkpoint!r} does not '
+                    'exist: train the refiner first (configs/detection/'
+                    'box-edge-refiner_*.py) or point tta_model.'
+                    'refiner_checkpoint at its checkpoint')
+            load_checkpoint(
+                self.refiner,
+                refiner_checkpoint,
+                map_location='cpu',
+                strict=True,
+                logger='current')
+        self.refiner.eval()
+        self.refine_rounds = refine_rounds
+
+    def _merge_single_sample(
+            self, data_samples: List[DetDataSample]) -> DetDataSample:
+        """Merge one image's views, then refine the merged boxes."""
+        merged = super()._merge_single_sample(data_samples)
+        meta = data_samples[0].metainfo
+        if 'hr_img' not in meta:
+            raise KeyError(
+                'EdgeRefinedDetTTAModel needs the full-resolution image as '
+                "'hr_img' in the views' metainfo (KeepHighRes before the "
+                f"resize, packed in meta_keys); {meta.get('img_path')!r} "
+                'has none')
+        pred = merged.pred_instances
+        if len(pred) == 0:
+            return merged
+        scale = float(meta.get('hr_scale', 1.0))
+        image = torch.as_tensor(meta['hr_img']).float()
+        if image.dim() == 3:
+            image = image.permute(2, 0, 1)
+        refined = self.refiner.refine(image, pred.bboxes * scale,
+                                      pred.labels, self.refine_rounds)
+        pred.bboxes = refined / scale
+        return merged

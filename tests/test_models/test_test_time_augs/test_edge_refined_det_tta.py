@@ -1,0 +1,91 @@
+import numpy as np
+import pytest
+import torch
+from mmdet.registry import MODELS
+from mmdet.structures import DetDataSample
+from mmengine.registry import DefaultScope
+from mmengine.structures import InstanceData
+
+REFINER = dict(type='BoxEdgeRefiner', num_classes=2, size=16)
+TTA_CFG = dict(
+    nms=dict(type='nms', iou_threshold=0.5),
+    max_per_img=10,
+    vote_iou_thr=1.0,
+    score_mode='max')
+
+
+class Detector(torch.nn.Module):
+    """Stands in for a detector: the merge never calls it."""
+
+    def test_step(self, data):
+        raise AssertionError('the merge must not run the detector')
+
+
+def build(**kwargs):
+    # Scoped: other tests leave MMPretrain as the default scope.
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        return MODELS.build(
+            dict(type='EdgeRefinedDetTTAModel', module=Detector(),
+                 refiner=REFINER, tta_cfg=TTA_CFG, **kwargs))
+
+
+def view(hr_img=None, hr_scale=1.0):
+    meta = dict(ori_shape=(40, 60), flip=False, flip_direction=None,
+                img_path='a.png')
+    if hr_img is not None:
+        meta.update(hr_img=hr_img, hr_scale=hr_scale)
+    sample = DetDataSample(metainfo=meta)
+    sample.pred_instances = InstanceData(
+        bboxes=torch.tensor([[10.0, 8.0, 20.0, 16.0], [30.0, 5.0, 50.0,
+                                                       35.0]]),
+        scores=torch.tensor([0.9, 0.4]),
+        labels=torch.tensor([0, 1]))
+    return sample
+
+
+def test_boxes_are_refined_in_the_high_res_images_pixels(monkeypatch):
+    # The high-resolution copy is half the original's size (hr_scale 0.5):
+    # the refiner must get the boxes halved and its answer doubled back.
+    model = build(refine_rounds=2)
+    seen = {}
+
+    def refine(image, boxes, labels, rounds):
+        seen.update(image=image, boxes=boxes.clone(), labels=labels,
+                    rounds=rounds)
+        return boxes + 1.0
+
+    monkeypatch.setattr(model.refiner, 'refine', refine)
+    hr_img = np.arange(20 * 30 * 1, dtype=np.uint8).reshape(20, 30, 1)
+    merged = model.merge_preds([[view(hr_img, 0.5)]])[0].pred_instances
+    torch.testing.assert_close(
+        seen['boxes'], torch.tensor([[5.0, 4.0, 10.0, 8.0],
+                                     [15.0, 2.5, 25.0, 17.5]]))
+    assert seen['rounds'] == 2 and seen['labels'].tolist() == [0, 1]
+    # Channels first, as float.
+    assert seen['image'].shape == (1, 20, 30)
+    assert seen['image'][0, 1, 2].item() == 32.0
+    torch.testing.assert_close(
+        merged.bboxes, torch.tensor([[12.0, 10.0, 22.0, 18.0],
+                                     [32.0, 7.0, 52.0, 37.0]]))
+    torch.testing.assert_close(merged.scores, torch.tensor([0.9, 0.4]))
+
+
+def test_without_the_high_res_image_the_file_is_named():
+    with pytest.raises(KeyError, match="'a.png' has none"):
+        build().merge_preds([[view()]])
+
+
+def test_checkpoint_is_loaded_and_bad_settings_are_named(tmp_path):
+    source = build().refiner
+    for p in source.parameters():
+        torch.nn.init.normal_(p)
+    path = tmp_path / 'refiner.pth'
+    torch.save(dict(state_dict=source.state_dict(), meta=dict()), path)
+    loaded = build(refiner_checkpoint=str(path)).refiner
+    for name, value in source.state_dict().items():
+        torch.testing.assert_close(loaded.state_dict()[name], value)
+    assert not loaded.training
+    with pytest.raises(FileNotFoundError, match="'/no/such.pth' does not"):
+        build(refiner_checkpoint='/no/such.pth')
+    with pytest.raises(ValueError, match='refine_rounds must be >= 1, got 0'):
+        build(refine_rounds=0)
