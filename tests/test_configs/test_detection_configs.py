@@ -159,7 +159,7 @@ def test_refined_configs_pass_the_full_resolution_image(path, tmp_path):
     assert meta['hr_scale'] == 1.0 and meta['flip'] is False
     assert max(meta['img_shape']) == max(cfg.image_scale)
     assert type(model).__name__ == 'EdgeRefinedDetTTAModel'
-    assert model.refine_rounds == 2
+    assert model.refine_rounds == 2 and model.confidence_power == 2.0
     assert cfg.tta_model.refiner.size == 64
     refiner = Config.fromfile(REFINER_CONFIGS[0]).model
     for key in ('num_classes', 'size', 'expand'):

@@ -34,6 +34,12 @@ class EdgeRefinedDetTTAModel(BoxVotingDetTTAModel):
             tests.
         refine_rounds (int): Refine the refined boxes again this many
             times in all. Defaults to 1.
+        confidence_power (float): Rescore each refined box as its score
+            times ``BoxEdgeRefiner.edge_confidence ** confidence_power``,
+            so that among boxes the detector is equally sure of, those
+            whose edges the refiner finds sharply rank first (what an mAP
+            over high IoU thresholds rewards). 0 keeps the detector's
+            scores. Defaults to 0.
         **kwargs: ``tta_cfg``, ``module`` and the rest of
             ``BoxVotingDetTTAModel``'s arguments.
     """
@@ -42,11 +48,16 @@ class EdgeRefinedDetTTAModel(BoxVotingDetTTAModel):
                  refiner: dict,
                  refiner_checkpoint: Optional[str] = None,
                  refine_rounds: int = 1,
+                 confidence_power: float = 0.0,
                  **kwargs) -> None:
         super().__init__(**kwargs)
         if refine_rounds < 1:
             raise ValueError(
                 f'refine_rounds must be >= 1, got {refine_rounds!r}')
+        if confidence_power < 0:
+            raise ValueError('confidence_power must be >= 0, got '
+                             f'{confidence_power!r}')
+        self.confidence_power = float(confidence_power)
         self.refiner = MODELS.build(refiner)
         if refiner_checkpoint is not None:
             if not osp.isfile(refiner_checkpoint):
@@ -85,4 +96,11 @@ class EdgeRefinedDetTTAModel(BoxVotingDetTTAModel):
         refined = self.refiner.refine(image, pred.bboxes * scale,
                                       pred.labels, self.refine_rounds)
         pred.bboxes = refined / scale
+        if self.confidence_power > 0:
+            confidence = self.refiner.edge_confidence(image, refined,
+                                                      pred.labels)
+            pred.scores = pred.scores * confidence.to(
+                pred.scores)**self.confidence_power
+            order = pred.scores.argsort(descending=True, stable=True)
+            merged.pred_instances = pred[order]
         return merged

@@ -7,8 +7,9 @@ from mmengine.structures import InstanceData
 from scipy.ndimage import map_coordinates
 
 from radplugins.models.box_refiners import (BoxEdgeRefiner, crop_windows,
-                                            decode_edges, edge_soft_targets,
-                                            from_window, to_window)
+                                            decode_edges, edge_peak_mass,
+                                            edge_soft_targets, from_window,
+                                            to_window)
 
 
 def build_refiner(**kwargs):
@@ -161,3 +162,29 @@ def test_bad_arguments_are_named():
                 mode='predict')
     with pytest.raises(ValueError, match='2 windows but 1 labels'):
         refiner(torch.zeros(2, 1, 64, 64), [dict(labels=torch.zeros(1))])
+
+
+def test_edge_peak_mass_hand_computed():
+    # Softmax of [log 0.5, log 0.3, log 0.2] spread at positions 2, 4 and
+    # 9: within 3 of the mode (2) lie 0.5 + 0.3.
+    logits = torch.full((1, 4, 12), -1e4)
+    logits[..., 2] = np.log(0.5)
+    logits[..., 4] = np.log(0.3)
+    logits[..., 9] = np.log(0.2)
+    torch.testing.assert_close(
+        edge_peak_mass(logits, window=3), torch.full((1, 4), 0.8))
+
+
+def test_edge_confidence_is_the_mean_peak_mass(monkeypatch):
+    refiner = build_refiner(size=16)
+    logits = torch.full((2, 4, 16), -1e4)
+    logits[:, :, 5] = 0.0  # sure of every edge
+    logits[1, 0, 5] = np.log(0.4)  # box 1: one edge at 0.4, 0.6 far off
+    logits[1, 0, 14] = np.log(0.6)
+    monkeypatch.setattr(refiner, 'edge_logits', lambda w, l: logits)
+    confidence = refiner.edge_confidence(
+        torch.zeros(30, 30), torch.tensor([[2.0, 2, 8, 8], [10, 10, 20,
+                                                          20]]),
+        torch.tensor([0, 1]))
+    # Box 1: the mode is now position 14 (0.6), so (0.6 + 1 + 1 + 1) / 4.
+    torch.testing.assert_close(confidence, torch.tensor([1.0, 0.9]))

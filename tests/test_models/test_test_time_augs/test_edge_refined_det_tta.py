@@ -70,6 +70,21 @@ def test_boxes_are_refined_in_the_high_res_images_pixels(monkeypatch):
     torch.testing.assert_close(merged.scores, torch.tensor([0.9, 0.4]))
 
 
+def test_boxes_are_rescored_by_edge_confidence_and_reordered(monkeypatch):
+    model = build(confidence_power=2.0)
+    monkeypatch.setattr(model.refiner, 'refine',
+                        lambda image, boxes, labels, rounds: boxes)
+    monkeypatch.setattr(model.refiner, 'edge_confidence',
+                        lambda image, boxes, labels: torch.tensor([0.5, 1.0]))
+    hr_img = np.zeros((40, 60), np.uint8)
+    merged = model.merge_preds([[view(hr_img)]])[0].pred_instances
+    # 0.9 * 0.5^2 = 0.225 now ranks below 0.4 * 1^2.
+    torch.testing.assert_close(merged.scores, torch.tensor([0.4, 0.225]))
+    assert merged.labels.tolist() == [1, 0]
+    torch.testing.assert_close(merged.bboxes[0],
+                               torch.tensor([30.0, 5.0, 50.0, 35.0]))
+
+
 def test_without_the_high_res_image_the_file_is_named():
     with pytest.raises(KeyError, match="'a.png' has none"):
         build().merge_preds([[view()]])
@@ -89,3 +104,5 @@ def test_checkpoint_is_loaded_and_bad_settings_are_named(tmp_path):
         build(refiner_checkpoint='/no/such.pth')
     with pytest.raises(ValueError, match='refine_rounds must be >= 1, got 0'):
         build(refine_rounds=0)
+    with pytest.raises(ValueError, match='confidence_power must be >= 0'):
+        build(confidence_power=-1)
