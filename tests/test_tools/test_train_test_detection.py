@@ -123,20 +123,25 @@ def with_shipped_tta(config, out):
     return out
 
 
-def test_test_with_tta_reports_coco_metrics(trained, data_root, tmp_path):
-    name, config, work_dir = trained
-    if name != 'faster':
-        pytest.skip('box voting merges boxes, not masks')
-    tta_config = with_shipped_tta(config, tmp_path / 'tiny_faster_tta.py')
-    test_dir = tmp_path / 'test'
-    run(['tools/test.py', tta_config, work_dir / 'epoch_1.pth', '--tta',
-         '--work-dir', test_dir, '--data-root', data_root])
+def check_tta_run(tta_config, checkpoint, data_root, test_dir, wrapper):
+    """tools/test.py --tta: COCO metrics, and the run wrapped in ``wrapper``."""
+    run(['tools/test.py', tta_config, checkpoint, '--tta', '--work-dir',
+         test_dir, '--data-root', data_root])
     metrics = logged_metrics(test_dir)
     assert -1 <= metrics['coco/bbox_mAP'] <= 1, sorted(metrics)
     (ran, ) = glob.glob(osp.join(str(test_dir), '*', 'vis_data',
                                  'config.py'))
     with open(ran) as f:
-        assert "type='BoxVotingDetTTAModel'" in f.read()
+        assert f"type='{wrapper}'" in f.read()
+
+
+def test_test_with_tta_reports_coco_metrics(trained, data_root, tmp_path):
+    name, config, work_dir = trained
+    if name != 'faster':
+        pytest.skip('box voting merges boxes, not masks')
+    tta_config = with_shipped_tta(config, tmp_path / 'tiny_faster_tta.py')
+    check_tta_run(tta_config, work_dir / 'epoch_1.pth', data_root,
+                  tmp_path / 'test', 'BoxVotingDetTTAModel')
     # Without a tta_model the flag is refused, naming the config.
     proc = run(['tools/test.py', config, work_dir / 'epoch_1.pth', '--tta',
                 '--data-root', data_root], ok=False)
@@ -316,15 +321,8 @@ def test_box_edge_refiner_trains_and_refines_a_detectors_test(
     cfg.merge_from_dict(dict(tta_model=tta_model, tta_pipeline=tta_pipeline))
     tta_config = tmp_path / 'tiny_faster_refined.py'
     cfg.dump(str(tta_config))
-    test_dir = tmp_path / 'test'
-    run(['tools/test.py', tta_config, work_dir / 'epoch_1.pth', '--tta',
-         '--work-dir', test_dir, '--data-root', data_root])
-    metrics = logged_metrics(test_dir)
-    assert -1 <= metrics['coco/bbox_mAP'] <= 1, sorted(metrics)
-    (ran, ) = glob.glob(osp.join(str(test_dir), '*', 'vis_data',
-                                 'config.py'))
-    with open(ran) as f:
-        assert "type='EdgeRefinedDetTTAModel'" in f.read()
+    check_tta_run(tta_config, work_dir / 'epoch_1.pth', data_root,
+                  tmp_path / 'test', 'EdgeRefinedDetTTAModel')
 
     # A refiner checkpoint that is not there is named.
     proc = run(['tools/test.py', tta_config, work_dir / 'epoch_1.pth',

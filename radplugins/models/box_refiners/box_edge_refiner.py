@@ -100,6 +100,14 @@ def edge_soft_targets(edges: Tensor, size: int) -> Tensor:
     return targets
 
 
+def near_mode_probabilities(logits: Tensor, window: int) -> Tensor:
+    """The softmax over the last axis, zero beyond ``window`` of its mode."""
+    prob = logits.softmax(dim=-1)
+    positions = torch.arange(logits.shape[-1], device=prob.device)
+    near = (positions - prob.argmax(dim=-1, keepdim=True)).abs() <= window
+    return prob * near
+
+
 def decode_edges(logits: Tensor, window: int = 3) -> Tensor:
     """Sub-pixel edge positions from the refiner's logits.
 
@@ -114,11 +122,9 @@ def decode_edges(logits: Tensor, window: int = 3) -> Tensor:
     Returns:
         Tensor: ``(K, 4)`` positions in window pixels.
     """
-    prob = logits.softmax(dim=-1)
+    prob = near_mode_probabilities(logits, window)
     positions = torch.arange(
         logits.shape[-1], dtype=prob.dtype, device=prob.device)
-    near = (positions - prob.argmax(dim=-1, keepdim=True)).abs() <= window
-    prob = prob * near
     return (prob * (positions + 0.5)).sum(-1) / prob.sum(-1)
 
 
@@ -136,10 +142,7 @@ def edge_peak_mass(logits: Tensor, window: int = 3) -> Tensor:
     Returns:
         Tensor: ``(K, 4)`` masses in ``(0, 1]``.
     """
-    prob = logits.softmax(dim=-1)
-    positions = torch.arange(logits.shape[-1], device=prob.device)
-    near = (positions - prob.argmax(dim=-1, keepdim=True)).abs() <= window
-    return (prob * near).sum(-1)
+    return near_mode_probabilities(logits, window).sum(-1)
 
 
 def normalise_windows(windows: Tensor) -> Tensor:
@@ -299,6 +302,14 @@ class BoxEdgeRefiner(BaseModel):
                      edges.clamp(0.5, self.size - 0.5)).abs().mean()
         return dict(loss_edge=loss, edge_error=error)
 
+    def _gray_image(self, image: Tensor) -> Tensor:
+        """``(1, H, W)`` float image on the refiner's device."""
+        device = next(self.parameters()).device
+        image = torch.as_tensor(image, device=device, dtype=torch.float32)
+        if image.dim() == 2:
+            image = image[None]
+        return image.mean(dim=0, keepdim=True)
+
     @torch.no_grad()
     def refine(self,
                image: Tensor,
@@ -324,13 +335,9 @@ class BoxEdgeRefiner(BaseModel):
             raise ValueError(
                 f'labels must be in [0, {self.num_classes}), got '
                 f'{labels.unique().tolist()}')
-        device = next(self.parameters()).device
-        image = torch.as_tensor(image, device=device, dtype=torch.float32)
-        if image.dim() == 2:
-            image = image[None]
-        image = image.mean(dim=0, keepdim=True)
-        refined = boxes.to(device, torch.float32)
-        labels = labels.to(device, torch.long)
+        image = self._gray_image(image)
+        refined = boxes.to(image.device, torch.float32)
+        labels = labels.to(image.device, torch.long)
         for _ in range(rounds):
             if refined.numel() == 0:
                 break
@@ -361,15 +368,13 @@ class BoxEdgeRefiner(BaseModel):
             Tensor: ``(K,)`` confidences in ``(0, 1]``, on ``boxes``'
             device.
         """
-        device = next(self.parameters()).device
-        image = torch.as_tensor(image, device=device, dtype=torch.float32)
-        if image.dim() == 2:
-            image = image[None]
-        image = image.mean(dim=0, keepdim=True)
         if boxes.numel() == 0:
             return boxes.new_zeros(0)
-        windows, _ = crop_windows(image, boxes.to(device, torch.float32),
+        image = self._gray_image(image)
+        windows, _ = crop_windows(image, boxes.to(image.device,
+                                                  torch.float32),
                                   self.size, self.expand)
-        logits = self.edge_logits(windows, labels.to(device, torch.long))
+        logits = self.edge_logits(windows,
+                                  labels.to(image.device, torch.long))
         mass = edge_peak_mass(logits, self.decode_window)
         return mass.mean(dim=1).to(boxes.device)
