@@ -15,9 +15,9 @@ from .loading import LoadRadiograph
 from .study_views import LoadStudyViews
 
 __all__ = [
-    'SampleBoxEdgeWindows', 'FillFlagRegions', 'GBPNormalize', 'KeepHighRes', 'LetterboxResize',
+    'FillFlagRegions', 'GBPNormalize', 'KeepHighRes', 'LetterboxResize',
     'LoadDiscVolume', 'LoadRadiograph', 'LoadStudyViews', 'NUM_TTA_VIEWS',
     'NormalizeDiscIntensity', 'RandomDiscAugment', 'RescaleIntensity',
-    'apply_disc_augment', 'disc_tta_views', 'invert_disc_augment',
-    'pad_slices', 'sample_disc_aug_params'
+    'SampleBoxEdgeWindows', 'apply_disc_augment', 'disc_tta_views',
+    'invert_disc_augment', 'pad_slices', 'sample_disc_aug_params'
 ]

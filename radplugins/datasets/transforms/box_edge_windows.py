@@ -5,20 +5,11 @@ import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
 from mmdet.registry import TRANSFORMS
+from mmdet.structures.bbox import bbox_overlaps
 from mmengine.structures import InstanceData
 
 from radplugins.models.box_refiners.box_edge_refiner import (crop_windows,
                                                              to_window)
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> float:
-    """IoU of two ``x1, y1, x2, y2`` boxes."""
-    inter_w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    inter_h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = inter_w * inter_h
-    union = ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) *
-             (b[3] - b[1]) - inter)
-    return inter / union if union > 0 else 0.0
 
 
 @TRANSFORMS.register_module()
@@ -92,16 +83,31 @@ class SampleBoxEdgeWindows(BaseTransform):
         self.augment = augment
         self.max_tries = max_tries
 
-    def _jitter(self, box: np.ndarray) -> np.ndarray:
-        """One jittered copy of ``box``."""
-        scale = np.array([box[2] - box[0], box[3] - box[1]] * 2)
+    def _jitter(self, true: np.ndarray) -> np.ndarray:
+        """One jittered copy of each row of ``true``, drawn all at once.
+
+        Copies that are degenerate or overlap their box by less than
+        ``min_iou`` are drawn again, up to ``max_tries`` times; any still
+        failing then is the true box itself.
+        """
+        jittered = true.copy()
+        scale = np.tile(true[:, 2:] - true[:, :2], 2)
+        pending = np.arange(len(true))
         for _ in range(self.max_tries):
-            sigma = np.random.uniform(*self.sigma_range)
-            copy = box + np.random.normal(0.0, sigma, 4) * scale
-            if copy[2] - copy[0] > 1 and copy[3] - copy[1] > 1 and \
-                    box_iou(copy, box) >= self.min_iou:
-                return copy
-        return box.copy()
+            if len(pending) == 0:
+                break
+            sigma = np.random.uniform(*self.sigma_range, (len(pending), 1))
+            copies = true[pending] + np.random.normal(
+                0.0, 1.0, (len(pending), 4)) * sigma * scale[pending]
+            ious = bbox_overlaps(
+                torch.from_numpy(copies), torch.from_numpy(true[pending]),
+                is_aligned=True).numpy()
+            good = ((copies[:, 2] - copies[:, 0] > 1) &
+                    (copies[:, 3] - copies[:, 1] > 1) &
+                    (ious >= self.min_iou))
+            jittered[pending[good]] = copies[good]
+            pending = pending[~good]
+        return jittered
 
     def _augment(self, window: torch.Tensor,
                  edges: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -142,8 +148,7 @@ class SampleBoxEdgeWindows(BaseTransform):
             ignore, bool)
         boxes, labels = boxes[keep], labels[keep]
         true = np.repeat(boxes, self.num_per_box, axis=0)
-        jittered = np.stack([self._jitter(b) for b in true]) if len(true) \
-            else true.reshape(0, 4)
+        jittered = self._jitter(true)
         windows, frames = crop_windows(
             torch.from_numpy(gray)[None],
             torch.from_numpy(jittered).float(), self.size, self.expand)
