@@ -1,11 +1,11 @@
 """Models that move a detector's box edges, registered in MMDetection's MODELS."""
-from .box_edge_refiner import (EDGES, BoxEdgeRefiner, crop_windows,
-                               decode_edges, edge_peak_mass,
+from .box_edge_refiner import (EDGES, WINDOW_SYMMETRIES, BoxEdgeRefiner,
+                               crop_windows, decode_edges, edge_peak_mass,
                                edge_soft_targets, from_window,
                                normalise_windows, to_window)
 
 __all__ = [
-    'EDGES', 'BoxEdgeRefiner', 'crop_windows', 'decode_edges',
-    'edge_peak_mass',
-    'edge_soft_targets', 'from_window', 'normalise_windows', 'to_window'
+    'EDGES', 'WINDOW_SYMMETRIES', 'BoxEdgeRefiner', 'crop_windows',
+    'decode_edges', 'edge_peak_mass', 'edge_soft_targets', 'from_window',
+    'normalise_windows', 'to_window'
 ]

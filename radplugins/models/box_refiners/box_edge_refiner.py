@@ -11,6 +11,13 @@ from torch import Tensor
 #: Edge order of a box and of the refiner's outputs.
 EDGES = ('x1', 'y1', 'x2', 'y2')
 
+#: The window's symmetries as ``(transpose, flip_x, flip_y)``, transposed
+#: first: the first 1, 2, 4 or all 8 are what ``test_symmetries`` averages.
+WINDOW_SYMMETRIES = ((False, False, False), (False, True, False),
+                     (False, False, True), (False, True, True),
+                     (True, False, False), (True, True, False),
+                     (True, False, True), (True, True, True))
+
 
 def crop_windows(image: Tensor, boxes: Tensor, size: int,
                  expand: float) -> Tuple[Tensor, Tensor]:
@@ -186,6 +193,17 @@ class BoxEdgeRefiner(BaseModel):
         dilations (Sequence[int]): One 3x3 conv layer each, with this
             dilation. Defaults to ``(1, 1, 2, 2, 4, 4)``.
         decode_window (int): See :func:`decode_edges`. Defaults to 3.
+        test_symmetries (int): At test time (:meth:`refine`,
+            :meth:`edge_confidence`) average the edge log-probabilities
+            over this many of the window's symmetries
+            (:data:`WINDOW_SYMMETRIES`): 1 (none), 2 (left-right flip),
+            4 (and up-down flips) or 8 (and transposes: every rotation
+            and reflection of the square). The training windows are
+            flipped and transposed at random (``SampleBoxEdgeWindows``),
+            so each is a view the refiner knows; their mean makes the
+            answer equivariant: flipping or transposing the image moves
+            the refined box with it. Costs that many times the windows.
+            Defaults to 1.
         data_preprocessor (dict, optional): Defaults to MMEngine's
             ``BaseDataPreprocessor`` (device transfer only; windows are
             normalised here, the same in training and test).
@@ -199,6 +217,7 @@ class BoxEdgeRefiner(BaseModel):
                  channels: int = 16,
                  dilations: Sequence[int] = (1, 1, 2, 2, 4, 4),
                  decode_window: int = 3,
+                 test_symmetries: int = 1,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(
@@ -209,6 +228,10 @@ class BoxEdgeRefiner(BaseModel):
             raise ValueError(f'size must be >= 8, got {size!r}')
         if expand <= 1.0:
             raise ValueError(f'expand must be > 1, got {expand!r}')
+        if test_symmetries not in (1, 2, 4, 8):
+            raise ValueError('test_symmetries must be 1, 2, 4 or 8, got '
+                             f'{test_symmetries!r}')
+        self.test_symmetries = test_symmetries
         self.num_classes = num_classes
         self.size = size
         self.expand = float(expand)
@@ -256,6 +279,45 @@ class BoxEdgeRefiner(BaseModel):
         index = torch.arange(num, device=windows.device)
         lx, ly = lx[index, labels], ly[index, labels]
         return torch.stack([lx[:, 0], ly[:, 0], lx[:, 1], ly[:, 1]], dim=1)
+
+    def symmetric_edge_log_probs(self, windows: Tensor,
+                                 labels: Tensor) -> Tensor:
+        """Edge log-probabilities averaged over ``test_symmetries`` views.
+
+        Each view of the windows (flipped and/or transposed) is read in
+        one batch; its edges are mapped back to the original window's (a
+        left-right flip makes the right edge the left one and reverses its
+        positions, a transpose swaps the axes) and the log-probabilities
+        are averaged, i.e. the distributions' geometric mean.
+
+        Args:
+            windows (Tensor): ``(K, 1, S, S)`` windows, not normalised.
+            labels (Tensor): ``(K,)`` class of each box.
+
+        Returns:
+            Tensor: ``(K, 4, S)`` log-probabilities (up to a constant per
+            edge) for ``x1, y1, x2, y2``.
+        """
+        symmetries = WINDOW_SYMMETRIES[:self.test_symmetries]
+        views = []
+        for transpose, flip_x, flip_y in symmetries:
+            view = windows.transpose(-1, -2) if transpose else windows
+            dims = [d for d, flip in ((-1, flip_x), (-2, flip_y)) if flip]
+            views.append(view.flip(dims) if dims else view)
+        log_probs = self.edge_logits(
+            torch.cat(views), labels.repeat(len(symmetries))).log_softmax(-1)
+        total = 0
+        for (transpose, flip_x, flip_y), view_log_probs in zip(
+                symmetries, log_probs.split(len(windows))):
+            x1, y1, x2, y2 = view_log_probs.unbind(1)
+            if flip_x:
+                x1, x2 = x2.flip(-1), x1.flip(-1)
+            if flip_y:
+                y1, y2 = y2.flip(-1), y1.flip(-1)
+            if transpose:
+                x1, y1, x2, y2 = y1, x1, y2, x2
+            total = total + torch.stack([x1, y1, x2, y2], dim=1)
+        return total / len(symmetries)
 
     def forward(self,
                 inputs: Union[Tensor, List[Tensor]],
@@ -344,7 +406,8 @@ class BoxEdgeRefiner(BaseModel):
             windows, frames = crop_windows(image, refined, self.size,
                                            self.expand)
             edges = decode_edges(
-                self.edge_logits(windows, labels), self.decode_window)
+                self.symmetric_edge_log_probs(windows, labels),
+                self.decode_window)
             refined = from_window(edges, frames)
         return refined.to(boxes.device, boxes.dtype)
 
@@ -374,7 +437,7 @@ class BoxEdgeRefiner(BaseModel):
         windows, _ = crop_windows(image, boxes.to(image.device,
                                                   torch.float32),
                                   self.size, self.expand)
-        logits = self.edge_logits(windows,
-                                  labels.to(image.device, torch.long))
-        mass = edge_peak_mass(logits, self.decode_window)
+        log_probs = self.symmetric_edge_log_probs(
+            windows, labels.to(image.device, torch.long))
+        mass = edge_peak_mass(log_probs, self.decode_window)
         return mass.mean(dim=1).to(boxes.device)

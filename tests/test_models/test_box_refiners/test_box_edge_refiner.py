@@ -188,3 +188,98 @@ def test_edge_confidence_is_the_mean_peak_mass(monkeypatch):
         torch.tensor([0, 1]))
     # Box 1: the mode is now position 14 (0.6), so (0.6 + 1 + 1 + 1) / 4.
     torch.testing.assert_close(confidence, torch.tensor([1.0, 0.9]))
+
+
+def flip_boxes_x(boxes, width):
+    return torch.stack([width - boxes[:, 2], boxes[:, 1],
+                        width - boxes[:, 0], boxes[:, 3]], dim=1)
+
+
+def transpose_boxes(boxes):
+    return boxes[:, [1, 0, 3, 2]]
+
+
+@pytest.mark.parametrize('symmetries', [2, 8])
+def test_symmetric_refinement_moves_with_a_flipped_image(symmetries):
+    # An untrained refiner answers differently for a mirrored window;
+    # averaged over the flips its answer for the mirrored image must be
+    # the mirror of its answer (and, over all 8, the same for a
+    # transposed image), up to float rounding.
+    torch.manual_seed(0)
+    refiner = build_refiner(size=16, test_symmetries=symmetries).eval()
+    image = torch.rand(40, 50) * 255
+    boxes = torch.tensor([[12.3, 8.6, 30.1, 21.4], [2.0, 20.5, 14.0,
+                                                    38.0]])
+    labels = torch.tensor([0, 1])
+    refined = refiner.refine(image, boxes, labels, rounds=2)
+    mirrored = refiner.refine(
+        image.flip(-1), flip_boxes_x(boxes, 50), labels, rounds=2)
+    torch.testing.assert_close(
+        mirrored, flip_boxes_x(refined, 50), atol=1e-4, rtol=0)
+    confidence = refiner.edge_confidence(image, refined, labels)
+    torch.testing.assert_close(
+        refiner.edge_confidence(image.flip(-1), mirrored, labels),
+        confidence, atol=1e-5, rtol=0)
+    if symmetries == 8:
+        transposed = refiner.refine(image.T, transpose_boxes(boxes),
+                                    labels, rounds=2)
+        torch.testing.assert_close(
+            transposed, transpose_boxes(refined), atol=1e-4, rtol=0)
+    # The same refiner without the average is not equivariant, so the
+    # checks above test the averaging.
+    refiner.test_symmetries = 1
+    plain = refiner.refine(image, boxes, labels, rounds=2)
+    plain_mirrored = refiner.refine(
+        image.flip(-1), flip_boxes_x(boxes, 50), labels, rounds=2)
+    assert (plain_mirrored - flip_boxes_x(plain, 50)).abs().max() > 1e-2
+
+
+def test_one_symmetry_is_the_plain_refiner():
+    torch.manual_seed(0)
+    refiner = build_refiner(size=16).eval()
+    windows = torch.rand(3, 1, 16, 16)
+    labels = torch.tensor([0, 1, 0])
+    logits = refiner.edge_logits(windows, labels)
+    torch.testing.assert_close(
+        refiner.symmetric_edge_log_probs(windows, labels),
+        logits.log_softmax(-1))
+
+
+@pytest.mark.parametrize('symmetries', [2, 4, 8])
+def test_symmetric_log_probs_map_each_view_back(symmetries):
+    # A stand-in network that points each edge at the first or last bright
+    # column (x1, x2) or row (y1, y2) of whatever view it is shown. Every
+    # view, mapped back correctly (a flip swaps the two edges and reverses
+    # their positions, a transpose swaps the axes), then points at the
+    # rectangle's own rows and columns, so the average keeps all the mass
+    # there; a view mapped back wrongly would put it elsewhere.
+    size = 8
+    refiner = build_refiner(size=size, test_symmetries=symmetries)
+    windows = torch.zeros(1, 1, size, size)
+    windows[0, 0, 1:3, 2:6] = 1.0  # rows 1-2, columns 2-5
+
+    def first_and_last(mask):
+        first = mask.float().argmax(-1)
+        last = size - 1 - mask.flip(-1).float().argmax(-1)
+        return first, last
+
+    def bright_extent_logits(views, labels):
+        bright = views[:, 0] > 0.5
+        x1, x2 = first_and_last(bright.any(dim=1))
+        y1, y2 = first_and_last(bright.any(dim=2))
+        logits = torch.full((len(views), 4, size), -30.0)
+        for edge, position in enumerate((x1, y1, x2, y2)):
+            logits[torch.arange(len(views)), edge, position] = 0.0
+        return logits
+
+    refiner.edge_logits = bright_extent_logits
+    log_probs = refiner.symmetric_edge_log_probs(windows, torch.tensor([0]))
+    assert log_probs.argmax(-1).tolist() == [[2, 1, 5, 2]]
+    torch.testing.assert_close(
+        log_probs.amax(-1), torch.zeros(1, 4), atol=1e-6, rtol=0)
+
+
+def test_bad_test_symmetries_are_named():
+    with pytest.raises(ValueError, match='test_symmetries must be 1, 2, 4 '
+                       'or 8, got 3'):
+        BoxEdgeRefiner(num_classes=1, test_symmetries=3)
