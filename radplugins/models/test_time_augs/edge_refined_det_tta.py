@@ -3,6 +3,7 @@ import os.path as osp
 from typing import List, Optional
 
 import torch
+from mmcv.ops import batched_nms
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 from mmengine.runner.checkpoint import load_checkpoint
@@ -40,6 +41,14 @@ class EdgeRefinedDetTTAModel(BoxVotingDetTTAModel):
             whose edges the refiner finds sharply rank first (what an mAP
             over high IoU thresholds rewards). 0 keeps the detector's
             scores. Defaults to 0.
+        duplicate_iou_thr (float, optional): After refinement (and
+            rescoring), drop a box whose IoU with a higher-scored box of
+            its class is above this: boxes the detector gave for parts of
+            one object are often moved onto the same outline, and COCO's
+            evaluation counts all but one of them as false positives.
+            Set it high, so that only boxes the refinement made the same
+            box are merged (two markers side by side stay two). None
+            keeps every box. Defaults to None.
         **kwargs: ``tta_cfg``, ``module`` and the rest of
             ``BoxVotingDetTTAModel``'s arguments.
     """
@@ -49,6 +58,7 @@ class EdgeRefinedDetTTAModel(BoxVotingDetTTAModel):
                  refiner_checkpoint: Optional[str] = None,
                  refine_rounds: int = 1,
                  confidence_power: float = 0.0,
+                 duplicate_iou_thr: Optional[float] = None,
                  **kwargs) -> None:
         super().__init__(**kwargs)
         if refine_rounds < 1:
@@ -57,7 +67,11 @@ class EdgeRefinedDetTTAModel(BoxVotingDetTTAModel):
         if confidence_power < 0:
             raise ValueError('confidence_power must be >= 0, got '
                              f'{confidence_power!r}')
+        if duplicate_iou_thr is not None and not 0 < duplicate_iou_thr <= 1:
+            raise ValueError('duplicate_iou_thr must be in (0, 1] or None, '
+                             f'got {duplicate_iou_thr!r}')
         self.confidence_power = float(confidence_power)
+        self.duplicate_iou_thr = duplicate_iou_thr
         self.refiner = MODELS.build(refiner)
         if refiner_checkpoint is not None:
             if not osp.isfile(refiner_checkpoint):
@@ -101,6 +115,11 @@ class EdgeRefinedDetTTAModel(BoxVotingDetTTAModel):
                                                       pred.labels)
             pred.scores = pred.scores * confidence.to(
                 pred.scores)**self.confidence_power
-            order = pred.scores.argsort(descending=True, stable=True)
-            merged.pred_instances = pred[order]
+            pred = pred[pred.scores.argsort(descending=True, stable=True)]
+        if self.duplicate_iou_thr is not None:
+            _, keep = batched_nms(
+                pred.bboxes, pred.scores, pred.labels,
+                dict(type='nms', iou_threshold=self.duplicate_iou_thr))
+            pred = pred[keep]
+        merged.pred_instances = pred
         return merged

@@ -106,3 +106,44 @@ def test_checkpoint_is_loaded_and_bad_settings_are_named(tmp_path):
         build(refine_rounds=0)
     with pytest.raises(ValueError, match='confidence_power must be >= 0'):
         build(confidence_power=-1)
+    with pytest.raises(ValueError, match=r'duplicate_iou_thr must be in '
+                       r'\(0, 1\] or None, got 1.5'):
+        build(duplicate_iou_thr=1.5)
+
+
+def test_boxes_refined_onto_one_outline_are_merged(monkeypatch):
+    # The refiner moves four boxes to: A (flag), A shifted by 0.5 px (flag,
+    # IoU 0.905 with A, lower score: a duplicate), A again as an implant
+    # (another class: kept), and a flag beside A (IoU 1/3: another marker,
+    # kept).
+    model = build(duplicate_iou_thr=0.8)
+    # Detected far apart (the views' merge keeps all four), refined onto:
+    detected = torch.tensor([[0.0, 0, 8, 8], [30, 0, 38, 8], [0, 30, 8, 38],
+                             [30, 30, 38, 38]])
+    outline = torch.tensor([[10.0, 10.0, 20.0, 20.0], [10.5, 10.0, 20.5,
+                                                       20.0],
+                            [10.0, 10.0, 20.0, 20.0], [15.0, 10.0, 25.0,
+                                                       20.0]])
+
+    def refine(image, boxes, labels, rounds):
+        # The merge hands the boxes back to within float rounding.
+        nearest = torch.cdist(boxes, detected).argmin(dim=1)
+        return outline[nearest]
+
+    monkeypatch.setattr(model.refiner, 'refine', refine)
+
+    def detections():
+        sample = view(np.zeros((40, 60), np.uint8))
+        sample.pred_instances = InstanceData(
+            bboxes=detected,
+            scores=torch.tensor([0.9, 0.8, 0.7, 0.6]),
+            labels=torch.tensor([0, 0, 1, 0]))
+        return sample
+
+    merged = model.merge_preds([[detections()]])[0].pred_instances
+    torch.testing.assert_close(merged.scores, torch.tensor([0.9, 0.7, 0.6]))
+    assert merged.labels.tolist() == [0, 1, 0]
+    torch.testing.assert_close(merged.bboxes, outline[[0, 2, 3]])
+    # Without the setting every refined box stays.
+    model.duplicate_iou_thr = None
+    assert len(model.merge_preds([[detections()]])[0].pred_instances) == 4
