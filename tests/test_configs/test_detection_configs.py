@@ -162,14 +162,13 @@ def test_refined_configs_pass_the_full_resolution_image(path, tmp_path):
     assert model.refine_rounds == 2 and model.confidence_power == 2.0
     assert model.duplicate_iou_thr == 0.9
     assert cfg.tta_model.refiner.size == 64
-    refiner = Config.fromfile(REFINER_CONFIGS[0]).model
+    refiner_cfg = Config.fromfile(REFINER_CONFIGS[0])
     for key in ('num_classes', 'size', 'expand'):
-        assert cfg.tta_model.refiner[key] == refiner[key], key
+        assert cfg.tta_model.refiner[key] == refiner_cfg.model[key], key
     assert cfg.tta_model.refiner_checkpoint.endswith('/epoch_30.pth')
     # Averaging over flips and transposes needs a refiner trained on them.
     assert model.refiner.test_symmetries == 8
-    (windows, ) = [t for t in Config.fromfile(REFINER_CONFIGS[0])
-                   .train_dataloader.dataset.pipeline
+    (windows, ) = [t for t in refiner_cfg.train_dataloader.dataset.pipeline
                    if t.type == 'SampleBoxEdgeWindows']
     assert windows.get('augment', True)
 
