@@ -574,3 +574,15 @@ def test_worker_pool_survives_a_parent_that_used_thread_pools(tmp_path):
                           timeout=180)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip().endswith('done')
+
+
+def test_zoom_demo_preset_only_adds_training_studies():
+    """The zoom demo's set must have the small-lesion set's lesions and
+    validation split size: only the number of training studies may
+    differ, so the demo cannot be flattered by easier data."""
+    presets = load_tool('dataset_converters/make_synthetic_mura.py').PRESETS
+    small, large = presets['small-lesion'], presets['small-lesion-1000']
+    assert large['train_studies'] == 1000
+    assert small['train_studies'] == 200
+    assert {k: v for k, v in large.items() if k != 'train_studies'} == \
+        {k: v for k, v in small.items() if k != 'train_studies'}
