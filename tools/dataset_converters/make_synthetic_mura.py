@@ -24,23 +24,23 @@ from typing import Dict
 from radplugins.datasets.synthetic import (SyntheticMuraConfig,
                                            generate_synthetic_mura)
 
+# High-resolution radiographs with small lesions (about 8 % of the long
+# side, a few pixels once shrunk to 224): what zooming is for.
+_SMALL_LESION = dict(train_studies=200, valid_studies=80,
+                     long_side_range=(1000, 1600), lesion_scale=0.08)
+
 PRESETS = {
     # Small enough for a CPU demo: ~500 train and ~200 valid images of
     # 400-1000 px.
     'demo': dict(train_studies=200, valid_studies=80,
                  long_side_range=(400, 1000)),
-    # High-resolution radiographs with small lesions (about 8 % of the
-    # long side, a few pixels once shrunk to 224): what zooming is for.
-    'small-lesion': dict(train_studies=200, valid_studies=80,
-                         long_side_range=(1000, 1600), lesion_scale=0.08),
+    'small-lesion': _SMALL_LESION,
     # The same lesions and validation size with five times the training
     # studies (~2,600 images): on ~500 images a ResNet from scratch barely
     # learns the lesions (image AUROC ~0.6-0.7 after 8 or 24 epochs), and
     # a classifier that has not learnt a lesion cannot point at it
     # (docs/models/zoom.md, "More training studies").
-    'small-lesion-1000': dict(train_studies=1000, valid_studies=80,
-                              long_side_range=(1000, 1600),
-                              lesion_scale=0.08),
+    'small-lesion-1000': dict(_SMALL_LESION, train_studies=1000),
     'default': dict(),
 }
 

@@ -576,10 +576,11 @@ def test_worker_pool_survives_a_parent_that_used_thread_pools(tmp_path):
     assert proc.stdout.strip().endswith('done')
 
 
-def test_zoom_demo_preset_only_adds_training_studies():
-    """The zoom demo's set must have the small-lesion set's lesions and
-    validation split size: only the number of training studies may
-    differ, so the demo cannot be flattered by easier data."""
+def test_small_lesion_1000_preset_only_adds_training_studies():
+    """The larger small-lesion set must keep the small-lesion set's
+    lesions, image sizes and validation split size: only the number of
+    training studies may differ, so results on it cannot be flattered by
+    easier data."""
     presets = load_tool('dataset_converters/make_synthetic_mura.py').PRESETS
     small, large = presets['small-lesion'], presets['small-lesion-1000']
     assert large['train_studies'] == 1000
