@@ -15,7 +15,12 @@ statistics methods as ``getattr(HistoryBuffer, 'min')``; a plain
 ``builtins.getattr`` in the allow-list would let a crafted file reach any
 attribute of any allowed object (and from there, code), so instead
 ``builtins.getattr`` is mapped to :func:`training_state_getattr`, which only
-resolves ``HistoryBuffer``'s statistics methods.
+resolves ``HistoryBuffer``'s statistics methods. MMEngine's one-cycle
+schedulers keep their annealing function (a static method) in their state
+and pickle it as ``getattr(OneCycleParamScheduler, '_annealing_cos')``;
+the class is not allowed itself (a crafted file could call it) but mapped
+to an inert stand-in from which :func:`training_state_getattr` resolves
+only those two functions.
 Arbitrary objects are still refused, and ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``
 is never set.
 """
@@ -25,9 +30,23 @@ from typing import Any, List
 import numpy as np
 import torch
 from mmengine.logging.history_buffer import HistoryBuffer
+from mmengine.optim.scheduler.param_scheduler import OneCycleParamScheduler
 
 _ENABLED = False
 _BUILTIN_STATISTICS = ('min', 'max', 'current', 'mean')
+_ONE_CYCLE_ANNEALING = ('_annealing_cos', '_annealing_linear')
+
+
+class OneCycleSchedulerReference:
+    """Inert stand-in for ``OneCycleParamScheduler`` in ``weights_only``
+    loads: it cannot be called or instantiated with arguments, and
+    :func:`training_state_getattr` resolves only the scheduler's annealing
+    functions from it."""
+
+    def __new__(cls, *args, **kwargs):
+        raise pickle.UnpicklingError(
+            'checkpoint asked to call OneCycleParamScheduler; only its '
+            'annealing functions may be referenced')
 
 
 def _numpy_dtype_classes() -> List[type]:
@@ -58,7 +77,7 @@ def training_state_getattr(obj: Any, name: str) -> Any:
     Stands in for ``builtins.getattr`` while unpickling with
     ``weights_only=True``: it resolves ``HistoryBuffer``'s registered
     statistics methods (``min``, ``max``, ``current``, ``mean``, ...) and
-    nothing else.
+    the one-cycle schedulers' annealing functions, and nothing else.
 
     Args:
         obj (Any): The object whose attribute is asked for.
@@ -78,9 +97,12 @@ def training_state_getattr(obj: Any, name: str) -> Any:
             method = getattr(HistoryBuffer, name)
         if method is not None:
             return method
+    if obj is OneCycleSchedulerReference and name in _ONE_CYCLE_ANNEALING:
+        return getattr(OneCycleParamScheduler, name)
     raise pickle.UnpicklingError(
         f'checkpoint asked for getattr({obj!r:.80}, {name!r}); only '
-        'HistoryBuffer statistics methods are allowed')
+        'HistoryBuffer statistics methods and one-cycle annealing '
+        'functions are allowed')
 
 
 TRAINING_STATE_GLOBALS: List[Any] = [
@@ -90,6 +112,8 @@ TRAINING_STATE_GLOBALS: List[Any] = [
     *_numpy_multiarray_reconstructors(),
     *_numpy_dtype_classes(),
     (training_state_getattr, 'builtins.getattr'),
+    (OneCycleSchedulerReference,
+     f'{OneCycleParamScheduler.__module__}.OneCycleParamScheduler'),
 ]
 
 

@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 import torch
 from mmengine.logging import HistoryBuffer, MessageHub
+from mmengine.optim import OneCycleLR
+from mmengine.optim.scheduler.param_scheduler import OneCycleParamScheduler
 
 from radplugins.utils.checkpoint_compat import training_state_getattr
 
@@ -93,8 +95,49 @@ def test_fresh_process_loads_it_after_importing_radplugins(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == '0.5'
 
+class BuildsAScheduler:
+    """Unpickles to a call of the one-cycle scheduler class."""
 
-@pytest.mark.parametrize('payload', [CallsSystem(), ReachesPastTheAllowList()])
+    def __reduce__(self):
+        return (OneCycleParamScheduler, (None, 'lr'))
+
+
+class ReachesPastTheSchedulerFunctions:
+    """Unpickles to ``getattr(OneCycleParamScheduler, '__init__')``."""
+
+    def __reduce__(self):
+        return (getattr, (OneCycleParamScheduler, '__init__'))
+
+
+@pytest.mark.parametrize('anneal_strategy', ['cos', 'linear'])
+def test_one_cycle_scheduler_state_loads(tmp_path, anneal_strategy):
+    """MMEngine's one-cycle schedulers keep their annealing function in
+    their state (a checkpoint of a run with ``OneCycleLR`` could not be
+    resumed or fine-tuned from); the loaded function must be the real one,
+    checked against the textbook cosine and linear interpolation."""
+    optimizer = torch.optim.Adam(torch.nn.Linear(2, 2).parameters())
+    scheduler = OneCycleLR(optimizer, eta_max=1e-3, total_steps=10,
+                           anneal_strategy=anneal_strategy)
+    path = tmp_path / 'one_cycle.pth'
+    torch.save(dict(param_schedulers=[scheduler.state_dict()]), path)
+    state = torch.load(path)['param_schedulers'][0]
+    anneal = state['anneal_func']
+    start, end, pct = 1.0, 0.2, 0.25
+    expected = (end + (start - end) / 2 * (np.cos(np.pi * pct) + 1)
+                if anneal_strategy == 'cos' else start + (end - start) * pct)
+    assert anneal(start, end, pct) == pytest.approx(expected)
+    fresh = OneCycleLR(optimizer, eta_max=1e-3, total_steps=10)
+    fresh.load_state_dict(state)
+    assert fresh.anneal_func is getattr(
+        OneCycleParamScheduler, f'_annealing_{anneal_strategy}')
+
+
+@pytest.mark.parametrize('payload', [
+    CallsSystem(),
+    ReachesPastTheAllowList(),
+    BuildsAScheduler(),
+    ReachesPastTheSchedulerFunctions()
+])
 def test_code_execution_is_still_refused(tmp_path, payload):
     path = tmp_path / 'evil.pth'
     torch.save({'x': payload}, path)
@@ -108,3 +151,5 @@ def test_restricted_getattr():
         training_state_getattr(os, 'system')
     with pytest.raises(pickle.UnpicklingError, match="'__init__'"):
         training_state_getattr(HistoryBuffer, '__init__')
+    with pytest.raises(pickle.UnpicklingError, match="'__init__'"):
+        training_state_getattr(OneCycleParamScheduler, '__init__')
