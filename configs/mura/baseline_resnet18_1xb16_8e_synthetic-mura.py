@@ -1,6 +1,7 @@
-# The demo: ResNet-18 from scratch on the synthetic MURA set, on a CPU in a
-# few minutes. Generate the data with `make demo-data` (or
-# tools/dataset_converters/make_synthetic_mura.py --preset demo).
+# ResNet-18 from scratch on the 200-study synthetic MURA set, on a CPU in a
+# few minutes; the base of the other synthetic demos. Generate the data with
+# tools/dataset_converters/make_synthetic_mura.py --preset small-lesion (or
+# --preset demo) --out data/synthetic_mura.
 _base_ = [
     '../_base_/models/resnet18_mura.py',
     '../_base_/datasets/mura_bs32_224.py',

@@ -1,4 +1,4 @@
-# The zoom demo's control: the same fine-tuning as
+# The control on the 200-study small-lesion set: the same fine-tuning as
 # zoom_resnetv1d18_1xb16_3e-ft_synthetic-mura.py (start from the trained
 # baseline, Adam 2e-4, 3 epochs) without zooming, so the two are compared
 # at the same number of epochs from the same weights.

@@ -1,5 +1,5 @@
-# The zoom demo's baseline: ResNetV1d-18 (deep stem, average-pool shortcuts)
-# from scratch on the synthetic MURA set. The zoom's guided backprop needs
+# The zoom baseline on the 200-study small-lesion set: ResNetV1d-18 (deep
+# stem, average-pool shortcuts) from scratch. The zoom's guided backprop needs
 # the average-pool shortcuts: ResNet's stride-2 1x1 shortcut convolutions
 # see only every other pixel, so in a trained ResNet-18 the guided signal
 # reaches the input as a lattice of spots every 32 px (its total stride)

@@ -1,6 +1,6 @@
-# The demo's zoom stage: as in the paper (Fig. 2), the zoom model starts
-# from the trained baseline (pass load_from=<baseline checkpoint>, as
-# `make demo` does) and is fine-tuned with both scales' losses.
+# A zoom stage for ResNet-18: as in the paper (Fig. 2), the zoom model starts
+# from the trained baseline (pass load_from=<baseline checkpoint>) and is
+# fine-tuned with both scales' losses.
 _base_ = ['./zoom_resnet18_1xb16_8e_synthetic-mura.py']
 
 optim_wrapper = dict(

@@ -1,8 +1,8 @@
-# The demo's zoom stage on ResNetV1d-18 (see
+# The zoom stage on ResNetV1d-18 for the 200-study small-lesion set (see
 # baseline_resnetv1d18_1xb16_8e_synthetic-mura.py for why): as in the paper
 # (Fig. 2), the zoom model starts from the trained baseline (pass
-# load_from=<baseline checkpoint>, as `make demo` does) and is fine-tuned
-# with both scales' losses.
+# load_from=<baseline checkpoint>) and is fine-tuned with both scales'
+# losses.
 _base_ = ['./zoom_resnet18_1xb16_3e-ft_synthetic-mura.py']
 
 # With dense saliency, Otsu keeps most of the bone and the ROI becomes the
