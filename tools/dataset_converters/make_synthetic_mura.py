@@ -5,9 +5,12 @@ Every field of ``SyntheticMuraConfig`` is an option (``--flag-rate`` for
 
 Examples::
 
-    # the set `make demo` trains on
-    python tools/dataset_converters/make_synthetic_mura.py --preset demo \\
-        --out data/synthetic_mura
+    # the set `make demo` trains on (small lesions, 1,000 training studies)
+    python tools/dataset_converters/make_synthetic_mura.py \\
+        --preset small-lesion-1000 --out data/synthetic_mura_1000
+    # the 200-study set the other synthetic MURA configs read
+    python tools/dataset_converters/make_synthetic_mura.py \\
+        --preset small-lesion --out data/synthetic_mura
     # flags that give the label away in train but not in valid
     python tools/dataset_converters/make_synthetic_mura.py --out data/flags \\
         --flag-label-correlation 0.9 --valid-flag-label-correlation 0
