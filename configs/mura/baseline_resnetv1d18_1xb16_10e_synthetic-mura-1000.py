@@ -34,6 +34,7 @@ test_dataloader = val_dataloader
 
 max_epochs = 10
 warmup_epochs = 1  # 10 % of the steps, as pct_start=0.1
+beta1_max, beta1_min = 0.95, 0.85
 # PyTorch's OneCycleLR with its defaults, in MMEngine's schedulers: the
 # learning rate climbs from 4e-5 to 1e-3 over the first epoch and anneals
 # (cosine) to 4e-9, while Adam's beta1 does the opposite, 0.95 down to 0.85
@@ -41,7 +42,7 @@ warmup_epochs = 1  # 10 % of the steps, as pct_start=0.1
 # stayed at chance for 5 epochs and tools/train.py for 10
 # (docs/models/zoom.md).
 optim_wrapper = dict(
-    optimizer=dict(type='Adam', lr=1e-3, betas=(0.95, 0.999), weight_decay=0))
+    optimizer=dict(type='Adam', lr=1e-3, betas=(beta1_max, 0.999), weight_decay=0))
 param_scheduler = [
     dict(
         type='OneCycleLR',
@@ -53,16 +54,16 @@ param_scheduler = [
         convert_to_iter_based=True),
     dict(
         type='CosineAnnealingMomentum',
-        eta_min=0.85,
+        eta_min=beta1_min,
         T_max=warmup_epochs,
         by_epoch=True,
         begin=0,
         end=warmup_epochs,
         convert_to_iter_based=True),
-    # Cosine "annealing" towards a larger value: beta1 rises back to 0.95.
+    # Cosine "annealing" towards a larger value: beta1 rises back.
     dict(
         type='CosineAnnealingMomentum',
-        eta_min=0.95,
+        eta_min=beta1_max,
         T_max=max_epochs - warmup_epochs,
         by_epoch=True,
         begin=warmup_epochs,
