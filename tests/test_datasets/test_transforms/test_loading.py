@@ -92,3 +92,83 @@ def test_garbage_and_empty_and_missing_files(tmp_path):
 def test_bad_channel_argument():
     with pytest.raises(ValueError, match='channels must be 1 or 3, got 4'):
         TRANSFORMS.build(dict(type='LoadRadiograph', channels=4))
+
+
+def _bright_rectangle_jpeg(path, shape=(1000, 800), box=(200, 300, 520, 700)):
+    """A JPEG with a bright rectangle ``x1, y1, x2, y2`` on a dark field."""
+    img = np.full(shape, 20, np.uint8)
+    x1, y1, x2, y2 = box
+    img[y1:y2, x1:x2] = 230
+    cv2.imwrite(str(path), img, [cv2.IMWRITE_JPEG_QUALITY, 95])
+    return img
+
+
+def test_truncated_jpeg_is_found_and_trailing_bytes_are_not(tmp_path):
+    from radplugins.datasets.transforms.loading import (file_truncation,
+                                                        find_truncation)
+    _bright_rectangle_jpeg(tmp_path / 'a.jpg', shape=(64, 48),
+                           box=(4, 4, 20, 30))
+    content = (tmp_path / 'a.jpg').read_bytes()
+    assert find_truncation(content) is None
+    # Cut anywhere inside the image data (after the start of scan).
+    scan = content.rfind(b'\xff\xda')
+    for cut in (scan + 20, (scan + len(content)) // 2, len(content) - 2):
+        assert 'truncated JPEG' in find_truncation(content[:cut])
+        (tmp_path / 'cut.jpg').write_bytes(content[:cut])
+        assert 'truncated JPEG' in file_truncation(str(tmp_path / 'cut.jpg'))
+        with pytest.raises(OSError, match=r'cut.jpg: truncated JPEG'):
+            load(tmp_path / 'cut.jpg')
+    # Bytes after the end marker (some writers add them) still decode.
+    (tmp_path / 'tail.jpg').write_bytes(content + b'\x12\x34' * 300)
+    assert file_truncation(str(tmp_path / 'tail.jpg')) is None
+    np.testing.assert_array_equal(
+        load(tmp_path / 'tail.jpg')['img'], load(tmp_path / 'a.jpg')['img'])
+    (tmp_path / 'empty.jpg').write_bytes(b'')
+    assert file_truncation(str(tmp_path / 'empty.jpg')) == 'empty image file'
+
+
+@pytest.mark.parametrize('channels', [1, 3])
+def test_max_long_side_decodes_large_jpeg_reduced_and_scales_boxes(
+        tmp_path, channels):
+    from radplugins.datasets.transforms.loading import jpeg_reduction
+    full = _bright_rectangle_jpeg(tmp_path / 'big.jpg')
+    # ceil(1000 / 4) = 250 >= 200 > ceil(1000 / 8): decoded at 1/4.
+    assert jpeg_reduction(1000, 200) == 4
+    assert jpeg_reduction(1000, 600) == 1
+    assert jpeg_reduction(1000, 500) == 2
+    t = TRANSFORMS.build(
+        dict(type='LoadRadiograph', channels=channels, max_long_side=200))
+    boxes = np.array([[200, 300, 520, 700]], np.float32)
+    out = t(dict(img_path=str(tmp_path / 'big.jpg'), gt_abnormal_boxes=boxes,
+                 ann_shape=(1000, 800)))
+    img = out['img'] if channels == 1 else out['img'][..., 0]
+    assert img.shape == (200, 160)
+    assert out['ori_shape'] == out['img_shape'] == (200, 160)
+    assert out['file_shape'] == (1000, 800)
+    assert out['load_scale'] == (0.2, 0.2)
+    # The rectangle, shrunk 5x by an independent area resize of the
+    # full-size original: same pixels within JPEG and rounding error.
+    reference = cv2.resize(full, (160, 200), interpolation=cv2.INTER_AREA)
+    assert np.abs(img.astype(int) - reference).mean() < 3
+    np.testing.assert_allclose(out['gt_abnormal_boxes'], [[40, 60, 104, 140]])
+    x1, y1, x2, y2 = out['gt_abnormal_boxes'][0].astype(int)
+    assert img[y1 + 2:y2 - 2, x1 + 2:x2 - 2].min() > 200
+    assert img[:, :x1 - 2].max() < 50
+    # The dataset's array is not scaled in place.
+    np.testing.assert_array_equal(boxes, [[200, 300, 520, 700]])
+    # A small image is left as it is.
+    small = TRANSFORMS.build(
+        dict(type='LoadRadiograph', channels=channels, max_long_side=2000))(
+            dict(img_path=str(tmp_path / 'big.jpg')))
+    assert small['img'].shape[:2] == (1000, 800)
+    assert small['load_scale'] == (1.0, 1.0)
+
+
+def test_annotation_size_must_match_the_file(tmp_path):
+    _bright_rectangle_jpeg(tmp_path / 'big.jpg')
+    with pytest.raises(ValueError, match=r'big.jpg: the file is 800x1000 px, '
+                       r'but its annotations are for 400x500'):
+        TRANSFORMS.build(dict(type='LoadRadiograph', max_long_side=200))(
+            dict(img_path=str(tmp_path / 'big.jpg'), ann_shape=(500, 400)))
+    with pytest.raises(ValueError, match='max_long_side must be a positive'):
+        TRANSFORMS.build(dict(type='LoadRadiograph', max_long_side=0))
