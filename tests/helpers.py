@@ -159,3 +159,94 @@ def free_port() -> str:
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
         return str(s.getsockname()[1])
+
+
+FRACATLAS_HEADER = ('image_id,hand,leg,hip,shoulder,mixed,hardware,multiscan,'
+                    'fractured,fracture_count,frontal,lateral,oblique')
+
+
+def fracatlas_row(image_id: str,
+                  parts: Tuple[str, ...],
+                  boxes: List[List[float]],
+                  fractured: Optional[int] = None,
+                  hardware: int = 0,
+                  views: Tuple[str, ...] = ('frontal', )) -> dict:
+    """One image of a FracAtlas fixture: its dataset.csv fields and boxes.
+
+    ``fractured`` defaults to whether there are boxes; ``boxes`` are COCO
+    ``[x, y, w, h]``.
+    """
+    if fractured is None:
+        fractured = int(bool(boxes))
+    part_names = ('hand', 'leg', 'hip', 'shoulder', 'mixed')
+    view_names = ('frontal', 'lateral', 'oblique')
+    fields = ([image_id] + [str(int(p in parts)) for p in part_names] +
+              [str(hardware), '0', str(fractured), str(len(boxes))] +
+              [str(int(v in views)) for v in view_names])
+    return dict(image_id=image_id, fields=fields, boxes=boxes,
+                fractured=fractured)
+
+
+def write_fracatlas_fixture(root: str,
+                            rows: Optional[List[dict]] = None,
+                            size: Tuple[int, int] = (64, 48),
+                            seed: int = 0) -> List[dict]:
+    """Write a tiny FracAtlas layout: dataset.csv, JPEGs in
+    images/Fractured and images/Non_fractured, and the COCO boxes.
+
+    Args:
+        root: The FracAtlas folder to create.
+        rows: Outputs of :func:`fracatlas_row`; a default set of ten
+            images over all body parts when None.
+        size: Image ``(height, width)``.
+        seed: Pixel RNG seed.
+
+    Returns:
+        list[dict]: The rows written.
+    """
+    if rows is None:
+        rows = [
+            fracatlas_row('IMG0000001.jpg', ('hand', ), [[4, 6, 10, 8]]),
+            fracatlas_row('IMG0000002.jpg', ('hand', ), []),
+            fracatlas_row('IMG0000003.jpg', ('leg', ),
+                          [[1, 2, 3, 4], [20, 30, 5, 6]], hardware=1,
+                          views=('frontal', 'lateral')),
+            fracatlas_row('IMG0000004.jpg', ('leg', ), []),
+            fracatlas_row('IMG0000005.jpg', ('hip', ), []),
+            fracatlas_row('IMG0000006.jpg', ('shoulder', ), [[0, 0, 48, 64]]),
+            fracatlas_row('IMG0000007.jpg', ('hand', 'shoulder', 'mixed'),
+                          [], views=('oblique', )),
+            fracatlas_row('IMG0000008.jpg', ('leg', 'hip', 'mixed'),
+                          [[10, 10, 2.5, 3.5]]),
+            fracatlas_row('IMG0000009.jpg', ('leg', ), []),
+            fracatlas_row('IMG0000010.jpg', ('hand', ), []),
+        ]
+    rng = np.random.default_rng(seed)
+    for folder in ('Fractured', 'Non_fractured'):
+        os.makedirs(osp.join(root, 'images', folder), exist_ok=True)
+    coco = dict(images=[], annotations=[],
+                categories=[dict(id=0, name='fractured')])
+    with open(osp.join(root, 'dataset.csv'), 'w') as f:
+        f.write(FRACATLAS_HEADER + '\n')
+        for row in rows:
+            f.write(','.join(row['fields']) + '\n')
+            folder = 'Fractured' if row['fractured'] else 'Non_fractured'
+            img = rng.integers(0, 256, size, dtype=np.uint8)
+            cv2.imwrite(osp.join(root, 'images', folder, row['image_id']),
+                        img)
+            if not row['boxes']:
+                continue
+            image_id = len(coco['images']) + 1
+            coco['images'].append(
+                dict(id=image_id, width=size[1], height=size[0],
+                     file_name=row['image_id']))
+            for box in row['boxes']:
+                coco['annotations'].append(
+                    dict(id=len(coco['annotations']), image_id=image_id,
+                         category_id=0, iscrowd=0, bbox=list(box),
+                         area=box[2] * box[3], segmentation=[]))
+    os.makedirs(osp.join(root, 'Annotations', 'COCO JSON'), exist_ok=True)
+    with open(osp.join(root, 'Annotations', 'COCO JSON',
+                       'COCO_fracture_masks.json'), 'w') as f:
+        json.dump(coco, f)
+    return rows
