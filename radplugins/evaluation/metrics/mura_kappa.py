@@ -281,13 +281,20 @@ class MuraKappa(BaseMetric):
             k.split('/')[1]
             for k in flat if k.count('/') == 2
         })
+        # Without studies (levels=('image', ), e.g. FracAtlas, where each
+        # image is its own study) the image level fills the columns.
+        level = 'study' if 'study/num_studies' in flat else 'image'
         columns = [('studies', 'study/{}num_studies'),
                    ('images', 'image/{}num_images'),
-                   ('kappa', 'study/{}kappa'), ('acc', 'study/{}accuracy'),
-                   ('sens', 'study/{}sensitivity'),
-                   ('spec', 'study/{}specificity'),
-                   ('auroc', 'study/{}auroc'),
-                   ('img kappa', 'image/{}kappa')]
+                   ('kappa', level + '/{}kappa'),
+                   ('acc', level + '/{}accuracy'),
+                   ('sens', level + '/{}sensitivity'),
+                   ('spec', level + '/{}specificity'),
+                   ('auroc', level + '/{}auroc')]
+        if level == 'study':
+            columns.append(('img kappa', 'image/{}kappa'))
+        else:
+            columns = columns[1:]
 
         def cell(key: str) -> str:
             return format_cell(key, flat.get(key))
@@ -297,5 +304,6 @@ class MuraKappa(BaseMetric):
             prefix = '' if part == 'ALL' else f'{part}/'
             rows.append([part] + [cell(c[1].format(prefix))
                                   for c in columns])
-        return render_table(
-            rows, 'MURA scores (study level unless marked img):')
+        title = ('MURA scores (study level unless marked img):'
+                 if level == 'study' else 'Scores (image level):')
+        return render_table(rows, title)

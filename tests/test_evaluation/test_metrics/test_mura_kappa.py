@@ -226,9 +226,18 @@ def test_image_only_table_and_keys():
     out = evaluate(make_samples(), levels=('image', ))
     assert not any(k.startswith('mura/study') for k in out)
     lines = MuraKappa.format_table(out).splitlines()
+    assert lines[0] == 'Scores (image level):'
+    assert lines[1].split() == ['body', 'part', 'images', 'kappa', 'acc',
+                                'sens', 'spec', 'auroc']
     hand = [line for line in lines if line.startswith('XR_HAND')][0]
-    assert hand.split()[2] == str(int(out['mura/image/XR_HAND/num_images']))
-    assert hand.split()[1] == '-'  # no study count without the study level
+    # Without studies the image level fills the score columns.
+    assert hand.split()[1:] == [
+        str(int(out['mura/image/XR_HAND/num_images']))
+    ] + [
+        f'{out[f"mura/image/XR_HAND/{score}"]:.3f}'
+        for score in ('kappa', 'accuracy', 'sensitivity', 'specificity',
+                      'auroc')
+    ]
 
 
 def _rank_worker(rank, world_size, init_file, samples, queue):
