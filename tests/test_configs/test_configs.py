@@ -17,9 +17,11 @@ CONFIGS = sorted(
     p for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'),
                          recursive=True)
     # Detection configs are MMDetection's (test_detection_configs.py); spine
-    # configs read disc volumes (test_spine_configs.py).
+    # configs read disc volumes (test_spine_configs.py), FracAtlas configs
+    # its layout (test_fracatlas_configs.py).
     if '_base_' not in p and f'{osp.sep}detection{osp.sep}' not in p
-    and f'{osp.sep}spine{osp.sep}' not in p)
+    and f'{osp.sep}spine{osp.sep}' not in p
+    and f'{osp.sep}fracatlas{osp.sep}' not in p)
 
 
 def test_configs_exist():

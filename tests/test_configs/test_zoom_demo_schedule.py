@@ -1,4 +1,4 @@
-"""The zoom demo baseline's schedule is PyTorch's one-cycle policy."""
+"""The one-cycle baselines' schedule is PyTorch's one-cycle policy."""
 import os.path as osp
 
 import pytest
@@ -9,8 +9,12 @@ from mmengine.registry import init_default_scope
 from mmpretrain.registry import PARAM_SCHEDULERS
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIG = osp.join(ROOT, 'configs', 'mura',
-                  'baseline_resnetv1d18_1xb16_10e_synthetic-mura-1000.py')
+CONFIGS = [
+    osp.join(ROOT, 'configs', 'mura',
+             'baseline_resnetv1d18_1xb16_10e_synthetic-mura-1000.py'),
+    osp.join(ROOT, 'configs', 'fracatlas',
+             'baseline_resnetv1d18_1xb16_10e_fracatlas.py'),
+]
 
 
 def _build_schedulers(cfg: Config, optim_wrapper, epoch_length: int):
@@ -25,14 +29,15 @@ def _build_schedulers(cfg: Config, optim_wrapper, epoch_length: int):
     return schedulers
 
 
+@pytest.mark.parametrize('config', CONFIGS, ids=osp.basename)
 @pytest.mark.parametrize('epoch_length', [161, 40])
-def test_demo_baseline_follows_torch_one_cycle(epoch_length):
+def test_baseline_follows_torch_one_cycle(epoch_length, config):
     """Learning rate and Adam's beta1 at every step against
     ``torch.optim.lr_scheduler.OneCycleLR`` with its defaults (the recipe
     that learnt the small lesions). Torch ends its warm-up one step
     earlier than an epoch boundary, so beta1 may differ by one step's
     change."""
-    cfg = Config.fromfile(CONFIG)
+    cfg = Config.fromfile(config)
     init_default_scope('mmpretrain')
     total_steps = cfg.train_cfg.max_epochs * epoch_length
     optim_wrapper = build_optim_wrapper(torch.nn.Linear(2, 2),
