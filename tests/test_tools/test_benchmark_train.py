@@ -15,11 +15,13 @@ def test_prints_one_json_line_per_figure(tmp_path):
                                 '--cfg-options',
                                 f'work_dir={tmp_path / "work"}')
     assert [r['figure'] for r in records] == [
-        'dataloader', 'train_step', 'memory'
+        'dataloader', 'train_step', 'memory', 'loader_over_train'
     ]
-    loader, step, memory = records
+    loader, step, memory, ratio = records
     assert loader['images_per_s'] > 0 and loader['batch_size'] == 4
     assert step['images_per_s'] > 0
     assert step['seconds_per_iter'] * step['images_per_s'] == \
         pytest.approx(4, rel=0.01)
     assert memory['peak_mb'] >= memory['peak_rss_before_training_mb'] > 0
+    assert ratio['ratio'] == pytest.approx(
+        loader['images_per_s'] / step['images_per_s'], rel=0.01)

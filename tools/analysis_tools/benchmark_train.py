@@ -7,7 +7,10 @@ Prints one JSON line per figure:
 - ``train_step``: images/s of ``model.train_step`` (preprocess, forward,
   backward, optimizer step) on batches already in memory;
 - ``memory``: peak resident memory of this process (CPU) or peak CUDA
-  memory allocated, during the train steps.
+  memory allocated, during the train steps;
+- ``loader_over_train``: the first figure over the second. Below 1 the
+  model waits for data; 1.5 leaves room for the workers' share of the CPU
+  while they run beside the model.
 
 Later features report their overhead as ratios against these figures.
 
@@ -87,11 +90,11 @@ def main() -> None:
             it = iter(loader)
             batch = next(it)
         batches.append(batch)
-    seconds = time.perf_counter() - start
+    loader_seconds = time.perf_counter() - start
     emit(
         figure='dataloader',
         config=args.config,
-        images_per_s=round(args.iters * batch_size / seconds, 2),
+        images_per_s=round(args.iters * batch_size / loader_seconds, 2),
         batch_size=batch_size,
         num_workers=cfg.train_dataloader.get('num_workers', 0),
         iters=args.iters)
@@ -112,6 +115,7 @@ def main() -> None:
     if args.device.startswith('cuda'):
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
+    loader_rate = args.iters * batch_size / loader_seconds
     emit(
         figure='train_step',
         config=args.config,
@@ -129,6 +133,10 @@ def main() -> None:
         peak_rss_before_training_mb=round(rss_before, 1),
         what='cuda max_memory_allocated'
         if args.device.startswith('cuda') else 'process peak RSS')
+    emit(
+        figure='loader_over_train',
+        config=args.config,
+        ratio=round(loader_rate / (args.iters * batch_size / seconds), 2))
 
 
 if __name__ == '__main__':
