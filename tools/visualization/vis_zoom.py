@@ -3,8 +3,10 @@
 For each of the first N images of a split, one PNG panel: the radiograph
 with every zoom step's ROI box (one colour per step), the saliency peaks
 (crosses) and the prediction; the guided-backprop map; the local-entropy
-map; and the crop of the ROI. Ground-truth abnormality boxes (synthetic
-data) are drawn dashed red with ``--ground-truth auto``.
+map; and the crop of the ROI. Ground-truth abnormality boxes are drawn
+dashed red: FracAtlas's always, a synthetic set's with
+``--ground-truth auto``. ``--label 1 --grid FILE`` puts the first N
+positives (dataset order, not picked) into one picture.
 
 Examples::
 
@@ -14,17 +16,24 @@ Examples::
         --data-root data/synthetic_mura --num 8 --ground-truth auto
     python tools/visualization/vis_zoom.py CONFIG CKPT --split train \\
         --cfg-options model.num_steps=2 --out-dir vis/
+    python tools/visualization/vis_zoom.py \\
+        configs/fracatlas/zoom_resnetv1d18_1xb16_1e-ft_fracatlas.py CKPT \\
+        --data-root data/FracAtlas --label 1 --num 12 --grid grid.png
+
+Radiographs are drawn in the frame the model saw them in: a config whose
+``LoadRadiograph`` shrinks large images draws them shrunk, boxes included.
 """
 import argparse
 import copy
 import os.path as osp
 import sys
+from typing import List, Tuple
 
 import numpy as np
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.dataset import pseudo_collate
-from mmpretrain.registry import DATASETS
+from mmpretrain.registry import DATASETS, TRANSFORMS
 
 import radplugins  # noqa: F401  registers the plugin
 from radplugins.apis import init_model, load_image_any
@@ -55,6 +64,16 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="boxes JSON to draw (dashed); 'auto' for the synthetic set's "
         'MURA-v1.1/synthetic_ground_truth.json')
     parser.add_argument(
+        '--label',
+        type=int,
+        help='draw only images of this ground-truth class (e.g. 1 for the '
+        'positives): the first --num of them in dataset order')
+    parser.add_argument(
+        '--grid',
+        help='also write all panels into this one PNG, --grid-cols wide')
+    parser.add_argument(
+        '--grid-cols', type=int, default=4, help='panels per grid row')
+    parser.add_argument(
         '--tile-size', type=int, default=320, help='tile side in pixels')
     parser.add_argument('--device', default='cpu', help='e.g. cpu, cuda:0')
     parser.add_argument(
@@ -77,10 +96,42 @@ def build_dataset(cfg: Config, args: argparse.Namespace):
     return DATASETS.build(dataset_cfg)
 
 
+def load_as_pipeline(cfg: Config, info: dict) -> Tuple[np.ndarray, dict]:
+    """The radiograph in the frame the model saw it in, and ``info`` with
+    its boxes in that frame.
+
+    When the test pipeline starts with :class:`LoadRadiograph`, the same
+    transform loads the image, so a radiograph it shrinks
+    (``max_long_side``) and its ground-truth boxes are drawn in the frame
+    of the zoom boxes; otherwise the file is read as it is.
+    """
+    first = cfg.test_dataloader.dataset.pipeline[0]
+    if first.get('type') != 'LoadRadiograph':
+        return load_image_any(info['img_path'], 3), info
+    load = TRANSFORMS.build(dict(first, channels=3))
+    loaded = load(copy.deepcopy(info))
+    return loaded['img'], loaded
+
+
+def grid_of(panels: List[np.ndarray], cols: int) -> np.ndarray:
+    """Panels in rows of ``cols``, padded white to the largest panel."""
+    height = max(p.shape[0] for p in panels)
+    width = max(p.shape[1] for p in panels)
+    rows = -(-len(panels) // cols)
+    grid = np.full((rows * height, cols * width, 3), 255, np.uint8)
+    for i, panel in enumerate(panels):
+        r, c = divmod(i, cols)
+        grid[r * height:r * height + panel.shape[0],
+             c * width:c * width + panel.shape[1]] = panel
+    return grid
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.num < 1:
         raise SystemExit(f'--num must be >= 1, got {args.num}')
+    if args.grid_cols < 1:
+        raise SystemExit(f'--grid-cols must be >= 1, got {args.grid_cols}')
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
@@ -93,13 +144,20 @@ def main(argv=None) -> int:
     dataset = build_dataset(cfg, args)
     names = dataset.metainfo.get('classes') or \
         model.dataset_meta.get('classes')
-    for idx in range(min(args.num, len(dataset))):
+    panels = []
+    for idx in range(len(dataset)):
+        if len(panels) == args.num:
+            break
         info = dataset.get_data_info(idx)
+        if args.label is not None and int(
+                np.asarray(info['gt_label']).reshape(-1)[0]) != args.label:
+            continue
         data = dataset[idx]
         with torch.no_grad():
             sample = model.test_step(pseudo_collate([data]))[0]
         path = info['img_path']
         stem = osp.splitext(osp.basename(path))[0]
+        image, info = load_as_pipeline(cfg, info)
         panel_args = sample_to_panel_args(sample)
         if info.get('gt_abnormal_boxes') is not None:
             panel_args['gt_boxes'] = info['gt_abnormal_boxes']
@@ -109,7 +167,7 @@ def main(argv=None) -> int:
             title += f'   truth: {names[gt] if names else gt}'
         if hasattr(model, 'apns'):  # RA-CNN: the region of each scale
             panel = render_attention_panel(
-                load_image_any(path, 3),
+                image,
                 panel_args['boxes'],
                 scale_scores=panel_args['scale_scores'],
                 pred_score=panel_args['pred_score'],
@@ -119,13 +177,19 @@ def main(argv=None) -> int:
                 tile_size=args.tile_size)
         else:
             panel = render_zoom_panel(
-                load_image_any(path, 3),
+                image,
                 class_names=names,
                 title=title,
                 tile_size=args.tile_size,
                 **panel_args)
         out = save_image(osp.join(args.out_dir, f'{stem}_{idx}.png'), panel)
+        panels.append(panel)
         print(out)
+    if not panels:
+        raise SystemExit(f'no image of class {args.label} in the '
+                         f'{args.split!r} split')
+    if args.grid:
+        print(save_image(args.grid, grid_of(panels, args.grid_cols)))
     return 0
 
 
