@@ -76,7 +76,8 @@ class SpineDiscDataset(BaseDataset):
         volumes/*.npy|npz   float (S, 112, 224), S <= 9 slices
 
     ``level`` is one of T12-L1 ... L5-S1; ``split`` is train/val/test and is
-    per patient (a patient in two splits is an error). Pfirrmann is 1-5,
+    per patient (a patient in two splits is an error); a patient/level or
+    a volume file on two rows is an error naming both. Pfirrmann is 1-5,
     narrowing 0-3, the four others 0/1; a blank cell is a missing label,
     stored as -1 and ignored by the loss and metrics. The optional
     ``*_body`` columns are vertebral-body boxes ``x1 y1 x2 y2`` for
@@ -128,6 +129,8 @@ class SpineDiscDataset(BaseDataset):
                 raise ValueError(f'{path}: missing columns {missing}')
             rows = list(reader)
         patient_split: Dict[str, Tuple[str, int]] = {}
+        seen_discs: Dict[Tuple[str, str], str] = {}
+        seen_volumes: Dict[str, str] = {}
         data_list = []
         padded = 0
         for i, row in enumerate(rows, start=2):  # line 1 is the header
@@ -141,14 +144,27 @@ class SpineDiscDataset(BaseDataset):
                     f'{where}: patient {patient!r} in split {split!r} but '
                     f'in {first[0]!r} on line {first[1]}; splits must be '
                     'per patient')
-            if row['level'].strip() not in DISC_LEVELS:
+            level = row['level'].strip()
+            if level not in DISC_LEVELS:
                 raise ValueError(f'{where}: unknown disc level '
                                  f"{row['level']!r}; expected one of "
                                  f'{DISC_LEVELS}')
+            img_path = osp.join(self.data_root, row['volume'].strip())
+            # One row per disc and per volume file, in every split: a
+            # repeated disc would be trained on or scored twice.
+            other = seen_discs.setdefault((patient, level), where)
+            if other != where:
+                raise ValueError(
+                    f'{where}: patient/level {patient!r}/{level!r} repeats '
+                    f'{other}; one row per disc')
+            other = seen_volumes.setdefault(osp.normpath(img_path), where)
+            if other != where:
+                raise ValueError(
+                    f"{where}: volume {row['volume'].strip()!r} repeats "
+                    f'{other}; one row per volume file')
             if split != self.split:
                 continue
             labels = self._parse_labels(row, where)
-            img_path = osp.join(self.data_root, row['volume'].strip())
             shape = volume_shape(img_path)
             if len(shape) != 3 or shape[1:] != (DISC_HEIGHT, DISC_WIDTH) \
                     or not 1 <= shape[0] <= NUM_DISC_SLICES:
@@ -162,7 +178,7 @@ class SpineDiscDataset(BaseDataset):
                 dict(
                     img_path=img_path,
                     patient=patient,
-                    level=row['level'].strip(),
+                    level=level,
                     num_slices=shape[0],
                     task_labels=labels,
                     upper_body=parse_box(row.get('upper_body', ''), where),

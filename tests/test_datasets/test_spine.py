@@ -119,3 +119,28 @@ def test_patient_in_two_splits(spine_root, tmp_path):
     with pytest.raises(ValueError, match="patient 'patient00000' in split "
                        "'test' but in 'train' on line 2"):
         build(root)
+
+
+def test_repeated_disc_or_volume_names_both_rows(spine_root, tmp_path):
+    root = copy_set(spine_root, tmp_path / 'bad')
+    rows = read_rows(root)
+    assert rows[0]['patient'] == rows[1]['patient'] and \
+        rows[0]['split'] == 'train'
+    # The same patient and level from another stack's volume (line 3).
+    rows[1]['level'] = rows[0]['level']
+    write_rows(root, rows)
+    with pytest.raises(ValueError, match=r"discs\.csv:3: patient/level "
+                       r"'patient00000'/'T12-L1' repeats \S*discs\.csv:2;"):
+        build(root)
+    # Another split is no escape: the row is a duplicate wherever it is.
+    with pytest.raises(ValueError, match=r'discs\.csv:3: patient/level'):
+        build(root, split='test')
+    # One volume file listed for two discs (line 4 repeats line 2).
+    rows = read_rows(spine_root)
+    rows[2]['volume'] = rows[0]['volume']
+    write_rows(root, rows)
+    with pytest.raises(ValueError, match=r"discs\.csv:4: volume "
+                       r"'volumes/patient00000_T12-L1\.npy' repeats "
+                       r'\S*discs\.csv:2;'):
+        build(root)
+

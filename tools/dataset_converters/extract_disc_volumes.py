@@ -97,6 +97,7 @@ def main() -> None:
     base = osp.dirname(osp.abspath(args.annotations))
     rows_out = []
     stacks = {}
+    disc_rows = {}  # output volume -> the row that writes it
     with open(args.annotations, newline='') as f:
         reader = csv.DictReader(f)
         missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
@@ -104,6 +105,15 @@ def main() -> None:
             raise ValueError(f'{args.annotations}: missing columns {missing}')
         for i, row in enumerate(reader, start=2):
             where = f'{args.annotations}:{i}'
+            # Two rows for one disc would overwrite its volume and list it
+            # twice in discs.csv.
+            name = f"{row['patient']}_{row['level']}.npy"
+            other = disc_rows.setdefault(name, where)
+            if other != where:
+                raise ValueError(
+                    f"{where}: patient/level {row['patient']!r}/"
+                    f"{row['level']!r} repeats {other} (both write "
+                    f'volumes/{name}); one row per disc')
             path = row['stack'] if osp.isabs(row['stack']) else osp.join(
                 base, row['stack'])
             if path not in stacks:
@@ -119,7 +129,6 @@ def main() -> None:
                                  f'mid_slice {mid} out of range')
             volume = extract_disc(stacks[path], *geometry, mid,
                                   args.crop_scale)
-            name = f"{row['patient']}_{row['level']}.npy"
             np.save(osp.join(args.out, 'volumes', name), volume)
             out = {k: row[k] for k in ('patient', 'level', 'split')}
             out['volume'] = f'volumes/{name}'
