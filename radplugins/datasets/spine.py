@@ -13,20 +13,12 @@ from .synthetic.spine_generator import (DISC_HEIGHT, DISC_LEVELS, DISC_WIDTH,
 
 NUM_DISC_SLICES = 9
 SPINE_SPLITS = ('train', 'val', 'test')
+NPY_MAGIC = b'\x93NUMPY'
+ZIP_MAGIC = b'PK\x03\x04'
 
 
-def volume_shape(path: str) -> Tuple[int, ...]:
-    """Shape of a ``.npy`` (read from the header) or ``.npz`` volume.
-
-    Raises:
-        FileNotFoundError: If the file does not exist.
-    """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'{path}: disc volume not found')
-    if path.endswith('.npz'):
-        with np.load(path) as archive:
-            return tuple(archive[_npz_key(archive, path)].shape)
-    return tuple(np.load(path, mmap_mode='r').shape)
+class _NpzKeyError(ValueError):
+    """An ``.npz`` without a ``'volume'`` array (already names the file)."""
 
 
 def _npz_key(archive, path: str) -> str:
@@ -34,18 +26,89 @@ def _npz_key(archive, path: str) -> str:
         return 'volume'
     if len(archive.files) == 1:
         return archive.files[0]
-    raise ValueError(f'{path}: .npz holds {archive.files}; expected a '
-                     "'volume' array")
+    raise _NpzKeyError(f'{path}: .npz holds {archive.files}; expected a '
+                       "'volume' array")
+
+
+def read_array(path: str, what: str = 'disc volume',
+               header_only: bool = False) -> np.ndarray:
+    """One numeric array from a ``.npy`` file or an ``.npz`` archive.
+
+    Never unpickles: a file that is not a ``.npy``/``.npz`` array, an
+    array of Python objects, a truncated file and a non-numeric dtype are
+    errors that name the file. An ``.npz`` must hold one array or a
+    ``'volume'`` array.
+
+    Args:
+        path (str): The file; its content, not its name, says whether it
+            is ``.npy`` or ``.npz``.
+        what (str): What the file is, for the messages.
+        header_only (bool): Map a ``.npy`` read-only instead of reading it
+            (for its shape and dtype; a truncated file is still an error).
+
+    Returns:
+        np.ndarray: The array as stored (memory-mapped with
+        ``header_only``).
+
+    Raises:
+        FileNotFoundError: If the file does not exist.
+        ValueError: If it cannot be read as a numeric array.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{path}: {what} not found')
+    with open(path, 'rb') as f:
+        magic = f.read(len(NPY_MAGIC))
+    if not magic.startswith((NPY_MAGIC, ZIP_MAGIC)):
+        raise ValueError(f'{path}: cannot read the {what}: not a .npy array '
+                         'or .npz archive (pickles are never loaded)')
+    try:
+        if magic.startswith(ZIP_MAGIC):
+            with np.load(path, allow_pickle=False) as archive:
+                array = archive[_npz_key(archive, path)]
+        else:
+            array = np.load(
+                path,
+                mmap_mode='r' if header_only else None,
+                allow_pickle=False)
+    except _NpzKeyError:
+        raise
+    except Exception as exc:  # numpy, zipfile and zlib errors alike
+        raise ValueError(f'{path}: cannot read the {what} '
+                         f'({type(exc).__name__}: {exc})') from exc
+    if array.dtype.kind not in 'biuf':
+        raise ValueError(f'{path}: {what} of dtype {array.dtype}; expected '
+                         'numbers')
+    return array
+
+
+def volume_shape(path: str) -> Tuple[int, ...]:
+    """Shape of a ``.npy`` (read from the header) or ``.npz`` volume.
+
+    Raises:
+        FileNotFoundError: If the file does not exist.
+        ValueError: If it is not a readable numeric array.
+    """
+    return tuple(read_array(path, header_only=True).shape)
 
 
 def load_volume(path: str) -> np.ndarray:
-    """Read a ``(S, 112, 224)`` disc volume as float32."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'{path}: disc volume not found')
-    if path.endswith('.npz'):
-        with np.load(path) as archive:
-            return archive[_npz_key(archive, path)].astype(np.float32)
-    return np.load(path).astype(np.float32)
+    """Read a ``(S, 112, 224)`` disc volume as float32.
+
+    Raises:
+        FileNotFoundError: If the file does not exist.
+        ValueError: If it is not a readable numeric array (see
+            :func:`read_array`) or holds NaN or infinite values, so that
+            no such volume reaches a model, a metric or a result file.
+    """
+    with np.errstate(over='ignore'):  # overflow to inf is reported below
+        volume = read_array(path).astype(np.float32)
+    bad = ~np.isfinite(volume)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f'{path}: disc volume has {int(bad.sum())} '
+                         f'non-finite values (NaN or inf), the first at '
+                         f'index {first}')
+    return volume
 
 
 def parse_box(text: str, where: str) -> Optional[List[float]]:
@@ -85,7 +148,9 @@ class SpineDiscDataset(BaseDataset):
     masks (synthetic data) for hotspot localisation.
 
     Volumes with fewer than 9 slices are zero-padded by
-    :class:`LoadDiscVolume`; their number is logged here.
+    :class:`LoadDiscVolume`; their number is logged here. Each sample's
+    ``csv_row`` (``'discs.csv:LINE'``) lets the loading transform name the
+    row in its errors.
 
     Args:
         data_root (str): Folder with the CSV and the volumes.
@@ -165,7 +230,10 @@ class SpineDiscDataset(BaseDataset):
             if split != self.split:
                 continue
             labels = self._parse_labels(row, where)
-            shape = volume_shape(img_path)
+            try:
+                shape = volume_shape(img_path)
+            except (OSError, ValueError) as exc:
+                raise type(exc)(f'{exc} ({where})') from exc
             if len(shape) != 3 or shape[1:] != (DISC_HEIGHT, DISC_WIDTH) \
                     or not 1 <= shape[0] <= NUM_DISC_SLICES:
                 raise ValueError(
@@ -184,7 +252,8 @@ class SpineDiscDataset(BaseDataset):
                     upper_body=parse_box(row.get('upper_body', ''), where),
                     lower_body=parse_box(row.get('lower_body', ''), where),
                     mask_path=osp.join(self.data_root, mask) if mask else
-                    None))
+                    None,
+                    csv_row=where))
         if not data_list:
             raise ValueError(f'{path}: no disc in split {self.split!r}')
         print_log(

@@ -2,6 +2,7 @@
 data preprocessor applied as in tools/test.py."""
 import csv
 import os.path as osp
+import re
 
 import numpy as np
 import pytest
@@ -103,3 +104,16 @@ def test_volume_is_normalised_and_preprocessed_as_in_testing(spine_root):
     # Without boxes the volume is used as stored (only padded).
     _, stored = inference_disc_volume(model, pipeline, path)
     np.testing.assert_array_equal(stored, raw)
+
+
+def test_non_finite_volume_is_an_error_naming_the_file(tmp_path):
+    model = init_model(CONFIG)
+    pipeline = build_disc_pipeline(model.cfg)
+    volume = np.zeros((9, 112, 224), np.float32)
+    volume[4, 5, 6] = np.inf
+    np.save(tmp_path / 'inf.npy', volume)
+    path = str(tmp_path / 'inf.npy')
+    with pytest.raises(ValueError, match=re.escape(
+            f'{path}: disc volume has 1 non-finite values (NaN or inf), '
+            'the first at index (4, 5, 6)')):
+        inference_disc_volume(model, pipeline, path)

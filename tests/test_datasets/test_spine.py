@@ -1,6 +1,7 @@
 """SpineDiscDataset: CSV parsing, splits, padding and bad input."""
 import csv
 import os.path as osp
+import re
 
 import numpy as np
 import pytest
@@ -144,3 +145,52 @@ def test_repeated_disc_or_volume_names_both_rows(spine_root, tmp_path):
                        r'\S*discs\.csv:2;'):
         build(root)
 
+
+@pytest.mark.parametrize('damage, message', [
+    ('truncated', r'cannot read the disc volume \(ValueError: mmap length'),
+    ('pickled', r'cannot read the disc volume \(ValueError: Array can.t be '
+     r'memory-mapped: Python objects'),
+    ('not_npy', r'cannot read the disc volume: not a \.npy array or \.npz '
+     r'archive \(pickles are never loaded\)'),
+    ('text', r'disc volume of dtype <U1; expected numbers'),
+])
+def test_unreadable_volume_names_file_and_row(spine_root, tmp_path, damage,
+                                              message):
+    root = copy_set(spine_root, tmp_path / 'bad')
+    volume = osp.join(root, read_rows(root)[0]['volume'])
+    data = open(volume, 'rb').read()
+    if damage == 'truncated':
+        open(volume, 'wb').write(data[:len(data) // 2])
+    elif damage == 'pickled':
+        np.save(volume, np.array([{'slice': 0}, None], dtype=object),
+                allow_pickle=True)
+    elif damage == 'not_npy':
+        open(volume, 'wb').write(b'not an array at all')
+    else:
+        np.save(volume, np.array(['a', 'b']))
+    with pytest.raises(ValueError) as info:
+        build(root)
+    assert str(info.value).startswith(f'{volume}: ')
+    assert str(info.value).endswith(f'discs.csv:2)')
+    assert re.search(message, str(info.value)), str(info.value)
+    assert 'allow_pickle=`' not in str(info.value)  # no advice to unpickle
+
+
+def test_non_finite_volume_is_an_error_when_loaded(spine_root, tmp_path):
+    root = copy_set(spine_root, tmp_path / 'bad')
+    dataset = build(root, pipeline=[dict(type='LoadDiscVolume')])
+    info = dataset.get_data_info(1)
+    line = [osp.join(root, r['volume']) for r in read_rows(root)].index(
+        info['img_path']) + 2  # line 1 is the header
+    csv_row = osp.join(root, 'discs.csv') + f':{line}'
+    volume = np.load(info['img_path'])
+    volume[1, 2, 3] = np.nan
+    volume[2, 0, 0] = -np.inf
+    np.save(info['img_path'], volume)
+    # The header check passes (shape and dtype are fine); loading the
+    # sample, as training, testing and inference do, is the error.
+    with pytest.raises(ValueError, match=re.escape(
+            f"{info['img_path']}: disc volume has 2 non-finite values (NaN "
+            f'or inf), the first at index (1, 2, 3) ({csv_row})')):
+        dataset[1]
+    assert dataset[0]['img'].shape == (112, 224, 9)  # the others still load

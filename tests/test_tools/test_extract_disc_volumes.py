@@ -90,3 +90,25 @@ def test_repeated_disc_names_both_rows_and_overwrites_nothing(tmp_path):
         extract_disc(stack, 199.5, 149.5, 0, 200, 6))
     assert not (tmp_path / 'out' / 'discs.csv').exists()
 
+
+def test_unreadable_stack_names_file_and_row(tmp_path):
+    np.save(tmp_path / 'good.npy', band_stack())
+    data = (tmp_path / 'good.npy').read_bytes()
+    (tmp_path / 'cut.npy').write_bytes(data[:len(data) // 2])
+    np.save(tmp_path / 'obj.npy', np.array([band_stack(), None],
+                                           dtype=object), allow_pickle=True)
+    ann = tmp_path / 'ann.csv'
+    for name, reason in [
+        ('cut.npy', 'cannot read the stack (ValueError: Failed to read all '
+         'data for array'),
+        ('obj.npy', 'cannot read the stack (ValueError: Object arrays '
+         'cannot be loaded when allow_pickle=False)'),
+    ]:
+        proc = run_tool(tmp_path, [
+            'p1,L4-L5,train,good.npy,199.5,149.5,0,200,6,3',
+            f'p2,L4-L5,train,{name},199.5,149.5,0,200,6,3',
+        ])
+        assert proc.returncode != 0
+        last = proc.stderr.strip().splitlines()[-1]
+        assert last.startswith(f'ValueError: {tmp_path / name}: {reason}')
+        assert last.endswith(f' ({ann}:3)'), last
