@@ -9,12 +9,23 @@ from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
 
 from .synthetic.spine_generator import (DISC_HEIGHT, DISC_LEVELS, DISC_WIDTH,
-                                        SPINE_NUM_CLASSES, SPINE_TASKS)
+                                        SPINE_FIRST_GRADES, SPINE_NUM_CLASSES,
+                                        SPINE_TASKS)
 
 NUM_DISC_SLICES = 9
 SPINE_SPLITS = ('train', 'val', 'test')
 NPY_MAGIC = b'\x93NUMPY'
 ZIP_MAGIC = b'PK\x03\x04'
+
+
+def first_grade(task: str) -> int:
+    """The grade a spine CSV writes for class index 0 of ``task``.
+
+    Class index ``c`` of a task is grade ``c + first_grade(task)`` in
+    ``discs.csv`` (Pfirrmann 1-5, the other tasks from 0). A task the CSV
+    format does not define counts from 0.
+    """
+    return dict(zip(SPINE_TASKS, SPINE_FIRST_GRADES)).get(task, 0)
 
 
 class _NpzKeyError(ValueError):
@@ -141,8 +152,9 @@ class SpineDiscDataset(BaseDataset):
     ``level`` is one of T12-L1 ... L5-S1; ``split`` is train/val/test and is
     per patient (a patient in two splits is an error); a patient/level or
     a volume file on two rows is an error naming both. Pfirrmann is 1-5,
-    narrowing 0-3, the four others 0/1; a blank cell is a missing label,
-    stored as -1 and ignored by the loss and metrics. The optional
+    narrowing 0-3, the four others 0/1 (class index = grade -
+    :func:`first_grade`); a blank cell is a missing label, stored as -1
+    and ignored by the loss and metrics. The optional
     ``*_body`` columns are vertebral-body boxes ``x1 y1 x2 y2`` for
     :class:`NormalizeDiscIntensity`; ``mask`` names an ``.npz`` of lesion
     masks (synthetic data) for hotspot localisation.
@@ -271,7 +283,7 @@ class SpineDiscDataset(BaseDataset):
             text = (row[task] or '').strip()
             if not text:
                 continue
-            offset = 1 if task == 'pfirrmann' else 0
+            offset = first_grade(task)
             try:
                 value = int(text) - offset
             except ValueError:

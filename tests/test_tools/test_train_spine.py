@@ -79,9 +79,15 @@ def test_train_then_test_with_hotspots(spine_root, tmp_path):
     sample, _ = inference_disc_volume(
         model, build_disc_pipeline(model.cfg), volume,
         read_body_boxes(csv_path)[disc_key(volume)])
-    for task, probs in record['probabilities'].items():
-        np.testing.assert_allclose(probs, sample.task_scores[task].numpy(),
+    for i, (task, probs) in enumerate(record['probabilities'].items()):
+        # Keyed by the grades of discs.csv: Pfirrmann 1-5, others from 0.
+        first = 1 if task == 'pfirrmann' else 0
+        assert list(probs) == [str(first + c) for c in range(len(probs))]
+        np.testing.assert_allclose(list(probs.values()),
+                                   sample.task_scores[task].numpy(),
                                    atol=1e-4)
+        assert record['predictions'][task] == int(
+            sample.task_preds[i]) + first
     # A volume the CSV does not list is reported and skipped (exit 1).
     stray = tmp_path / 'stray.npy'
     np.save(stray, np.load(volume))
