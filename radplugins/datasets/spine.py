@@ -28,17 +28,11 @@ def first_grade(task: str) -> int:
     return dict(zip(SPINE_TASKS, SPINE_FIRST_GRADES)).get(task, 0)
 
 
-class _NpzKeyError(ValueError):
-    """An ``.npz`` without a ``'volume'`` array (already names the file)."""
-
-
-def _npz_key(archive, path: str) -> str:
-    if 'volume' in archive.files:
+def _npz_key(files: List[str]) -> Optional[str]:
+    """The volume's name in an ``.npz``: ``'volume'`` or its only array."""
+    if 'volume' in files:
         return 'volume'
-    if len(archive.files) == 1:
-        return archive.files[0]
-    raise _NpzKeyError(f'{path}: .npz holds {archive.files}; expected a '
-                       "'volume' array")
+    return files[0] if len(files) == 1 else None
 
 
 def read_array(path: str, what: str = 'disc volume',
@@ -72,20 +66,25 @@ def read_array(path: str, what: str = 'disc volume',
     if not magic.startswith((NPY_MAGIC, ZIP_MAGIC)):
         raise ValueError(f'{path}: cannot read the {what}: not a .npy array '
                          'or .npz archive (pickles are never loaded)')
+    array, files = None, []
     try:
         if magic.startswith(ZIP_MAGIC):
             with np.load(path, allow_pickle=False) as archive:
-                array = archive[_npz_key(archive, path)]
+                files = archive.files
+                key = _npz_key(files)
+                if key is not None:
+                    array = archive[key]
         else:
             array = np.load(
                 path,
                 mmap_mode='r' if header_only else None,
                 allow_pickle=False)
-    except _NpzKeyError:
-        raise
     except Exception as exc:  # numpy, zipfile and zlib errors alike
         raise ValueError(f'{path}: cannot read the {what} '
                          f'({type(exc).__name__}: {exc})') from exc
+    if array is None:
+        raise ValueError(f'{path}: .npz holds {files}; expected a '
+                         "'volume' array")
     if array.dtype.kind not in 'biuf':
         raise ValueError(f'{path}: {what} of dtype {array.dtype}; expected '
                          'numbers')

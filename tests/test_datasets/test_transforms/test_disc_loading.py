@@ -128,3 +128,13 @@ def test_missing_volume_and_bad_masks(tmp_path):
             '.npz archive')):
         t(dict(img_path=str(tmp_path / 'v.npy'),
                mask_path=str(tmp_path / 'm.npz')))
+
+
+def test_npz_without_a_volume_array_names_file_and_row(tmp_path):
+    np.savez(tmp_path / 'two.npz', a=np.ones((1, 2, 2)), b=np.ones((1, 2, 2)))
+    with pytest.raises(ValueError) as info:
+        load_row(tmp_path / 'two.npz')
+    assert type(info.value) is ValueError
+    assert str(info.value) == (f"{tmp_path / 'two.npz'}: .npz holds ['a', "
+                               "'b']; expected a 'volume' array "
+                               '(discs.csv:7)')
