@@ -122,7 +122,9 @@ def load_volume(path: str) -> np.ndarray:
 
 
 def parse_box(text: str, where: str) -> Optional[List[float]]:
-    """``'x1 y1 x2 y2'`` as four numbers, or None for a blank cell."""
+    """``'x1 y1 x2 y2'`` as four finite numbers, or None for a blank
+    cell (``nan``/``inf`` are errors: they would reach the intensity
+    normalisation)."""
     if not text or not text.strip():
         return None
     parts = text.split()
@@ -130,9 +132,11 @@ def parse_box(text: str, where: str) -> Optional[List[float]]:
         box = [float(v) for v in parts]
     except ValueError:
         box = []
-    if len(box) != 4 or box[2] < box[0] or box[3] < box[1]:
+    if len(box) != 4 or not np.isfinite(box).all() or box[2] < box[0] \
+            or box[3] < box[1]:
         raise ValueError(f'{where}: bad vertebral-body box {text!r}; '
-                         "expected 'x1 y1 x2 y2' with x1 <= x2, y1 <= y2")
+                         "expected 'x1 y1 x2 y2' (finite numbers) with "
+                         'x1 <= x2, y1 <= y2')
     return box
 
 

@@ -194,3 +194,16 @@ def test_non_finite_volume_is_an_error_when_loaded(spine_root, tmp_path):
             f'or inf), the first at index (1, 2, 3) ({csv_row})')):
         dataset[1]
     assert dataset[0]['img'].shape == (112, 224, 9)  # the others still load
+
+
+@pytest.mark.parametrize('text', ['nan 0 5 5', '0 0 inf inf', '0 0 nan 5',
+                                  '-inf 0 5 5'])
+def test_non_finite_body_box_names_row_and_value(spine_root, tmp_path, text):
+    root = copy_set(spine_root, tmp_path / 'bad')
+    rows = read_rows(root)
+    rows[1]['lower_body'] = text
+    write_rows(root, rows)
+    with pytest.raises(ValueError, match=re.escape(
+            f"discs.csv:3: bad vertebral-body box {text!r}; expected "
+            "'x1 y1 x2 y2' (finite numbers)")):
+        build(root)
