@@ -207,6 +207,7 @@ class SpineDiscDataset(BaseDataset):
                        SPINE_TASKS if c not in (reader.fieldnames or [])]
             if missing:
                 raise ValueError(f'{path}: missing columns {missing}')
+            header = len(reader.fieldnames)
             rows = list(reader)
         patient_split: Dict[str, Tuple[str, int]] = {}
         seen_discs: Dict[Tuple[str, str], str] = {}
@@ -215,6 +216,15 @@ class SpineDiscDataset(BaseDataset):
         padded = 0
         for i, row in enumerate(rows, start=2):  # line 1 is the header
             where = f'{path}:{i}'
+            # csv fills missing cells with None and files extra ones
+            # under the key None (blank extra cells, e.g. trailing commas,
+            # are harmless).
+            missing = sum(v is None for v in row.values())
+            extra = row.get(None) or []
+            if missing or any(v.strip() for v in extra):
+                raise ValueError(
+                    f'{where}: {header - missing + len(extra)} cells but '
+                    f'the header has {header} columns')
             patient, split = row['patient'].strip(), row['split'].strip()
             if split not in SPINE_SPLITS:
                 raise ValueError(f'{where}: unknown split {split!r}')

@@ -207,3 +207,30 @@ def test_non_finite_body_box_names_row_and_value(spine_root, tmp_path, text):
             f"discs.csv:3: bad vertebral-body box {text!r}; expected "
             "'x1 y1 x2 y2' (finite numbers)")):
         build(root)
+
+
+def test_row_with_too_few_or_too_many_cells_names_row(spine_root, tmp_path):
+    root = copy_set(spine_root, tmp_path / 'bad')
+    csv_path = osp.join(root, 'discs.csv')
+    with open(csv_path) as f:
+        lines = f.read().splitlines()
+    columns = len(lines[0].split(','))
+    good = lines[2]
+    lines[2] = 'patient00000,L1-L2,train'
+    with open(csv_path, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    with pytest.raises(ValueError, match=re.escape(
+            f'discs.csv:3: 3 cells but the header has {columns} columns')):
+        build(root)
+    lines[2] = good + ',extra'
+    with open(csv_path, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    with pytest.raises(ValueError, match=re.escape(
+            f'discs.csv:3: {columns + 1} cells but the header has '
+            f'{columns} columns')):
+        build(root)
+    # Trailing blank cells (a spreadsheet's export) shift nothing.
+    lines[2] = good + ',,'
+    with open(csv_path, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    assert len(build(root)) == len(build(spine_root))
