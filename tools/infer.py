@@ -136,14 +136,17 @@ def run_volumes(args: argparse.Namespace, cfg: Config) -> int:
 
     Each volume goes through the config's test pipeline (zero-padding;
     intensity normalisation when ``--disc-csv`` gives its body boxes) and
-    the model's data preprocessor. Writes ``<name>.json`` (per-task
-    prediction and probabilities, whether the volume was normalised) and,
+    the model's data preprocessor. Writes ``<name>.json`` (per-task grade
+    and per-grade probabilities, grades as in the dataset CSV: Pfirrmann
+    1-5, narrowing 0-3, the others 0/1; whether the volume was
+    normalised) and,
     per hotspot task, ``<name>_<task>.png``: slices 2 and 8 above their
     evidence hotspot (``model.hotspot_cfg``; 32 augmentations by default).
     """
     import cv2
 
     from radplugins.apis import (body_boxes_of, build_disc_pipeline,
+                                 disc_prediction_to_dict,
                                  inference_disc_volume, read_body_boxes)
     from radplugins.visualization import hotspot_strip
     if args.cfg_options is not None:
@@ -165,6 +168,7 @@ def run_volumes(args: argparse.Namespace, cfg: Config) -> int:
             bodies = body_boxes_of(path, boxes, args.disc_csv)
             sample, volume = inference_disc_volume(model, pipeline, path,
                                                    bodies)
+            grades = disc_prediction_to_dict(sample, model.tasks)
         except Exception as exc:  # report every bad file, keep going
             failed.append(path)
             print(f'{path}: skipped: {type(exc).__name__}: {exc}',
@@ -177,14 +181,7 @@ def run_volumes(args: argparse.Namespace, cfg: Config) -> int:
         record = dict(
             input=path,
             intensity_normalised=normalised,
-            predictions={
-                t: int(sample.task_preds[i])
-                for i, t in enumerate(model.tasks)
-            },
-            probabilities={
-                t: [round(float(p), 4) for p in s]
-                for t, s in sample.task_scores.items()
-            },
+            **grades,  # as discs.csv writes them (Pfirrmann 1-5)
             hotspots=[])
         for j, task in enumerate(sample.hotspot_tasks):
             png = f'{out_base}_{task}.png'

@@ -1,7 +1,8 @@
 """Inference on files (PNG/JPG and DICOM radiographs, disc volumes) without
 a runner."""
 from .disc_inference import (body_boxes_of, build_disc_pipeline, disc_key,
-                             inference_disc_volume, read_body_boxes)
+                             disc_prediction_to_dict, inference_disc_volume,
+                             read_body_boxes)
 from .inference import (apply_window, build_inference_pipeline,
                         inference_model, init_model, is_dicom_file,
                         list_image_files, load_image_any,
@@ -9,9 +10,9 @@ from .inference import (apply_window, build_inference_pipeline,
 
 __all__ = [
     'body_boxes_of', 'build_disc_pipeline', 'disc_key',
-    'inference_disc_volume', 'read_body_boxes', 'apply_window',
-    'build_inference_pipeline', 'inference_model', 'init_model',
-    'is_dicom_file', 'list_image_files', 'load_image_any',
+    'disc_prediction_to_dict', 'inference_disc_volume', 'read_body_boxes',
+    'apply_window', 'build_inference_pipeline', 'inference_model',
+    'init_model', 'is_dicom_file', 'list_image_files', 'load_image_any',
     'positive_class_index', 'prediction_to_dict', 'read_dicom'
 ]
 from .feature_extraction import (build_split_loader, cache_path,  # noqa: E402

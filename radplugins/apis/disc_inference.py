@@ -14,6 +14,10 @@ model's data preprocessor and ``predict``. Boxes come from a dataset CSV
     path = 'data/synthetic_spine/volumes/patient00190_L4-L5.npy'
     sample, volume = inference_disc_volume(model, pipeline, path,
                                            boxes.get(disc_key(path)))
+    record = disc_prediction_to_dict(sample, model.tasks)
+
+Grades in results are written as in the dataset CSV (Pfirrmann 1-5,
+narrowing 0-3, the others 0/1), not as the model's class indices.
 """
 import csv
 import os.path as osp
@@ -25,7 +29,7 @@ from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 from mmpretrain.registry import TRANSFORMS
 
-from ..datasets.spine import parse_box
+from ..datasets.spine import first_grade, parse_box
 from .inference import config_test_pipeline
 
 Box = Optional[List[float]]
@@ -147,3 +151,40 @@ def inference_disc_volume(model: torch.nn.Module,
     with torch.no_grad():
         sample = model.test_step(pseudo_collate([data]))[0]
     return sample, volume
+
+
+def disc_prediction_to_dict(sample, tasks: Sequence[str]) -> dict:
+    """A disc's predictions as JSON-ready grades, as a spine CSV writes them.
+
+    The model's class index ``c`` of a task is the grade
+    ``c + first_grade(task)`` of ``discs.csv`` (Pfirrmann 1-5, narrowing
+    0-3, the endplate and marrow tasks 0/1), so a result reads like the
+    labels a user wrote.
+
+    Args:
+        sample (DataSample): From :func:`inference_disc_volume`, with
+            ``task_preds`` (``(T,)`` class indices) and ``task_scores``
+            (``{task: (K_t,) probabilities}``).
+        tasks (Sequence[str]): The model's task names, in its order.
+
+    Returns:
+        dict: ``predictions`` (``{task: grade}``) and ``probabilities``
+        (``{task: {str(grade): probability}}``, rounded to 4 places).
+
+    Raises:
+        ValueError: If a probability is NaN or infinite (it would not be
+            valid JSON, nor a result).
+    """
+    predictions, probabilities = {}, {}
+    for i, task in enumerate(tasks):
+        scores = sample.task_scores[task].detach().cpu().double().numpy()
+        if not np.isfinite(scores).all():
+            raise ValueError(f'non-finite {task} probabilities '
+                             f'{[round(float(p), 4) for p in scores]}')
+        first = first_grade(task)
+        predictions[task] = int(sample.task_preds[i]) + first
+        probabilities[task] = {
+            str(c + first): round(float(p), 4)
+            for c, p in enumerate(scores)
+        }
+    return dict(predictions=predictions, probabilities=probabilities)

@@ -9,10 +9,86 @@ from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
 
 from .synthetic.spine_generator import (DISC_HEIGHT, DISC_LEVELS, DISC_WIDTH,
-                                        SPINE_NUM_CLASSES, SPINE_TASKS)
+                                        SPINE_FIRST_GRADES, SPINE_NUM_CLASSES,
+                                        SPINE_TASKS)
 
 NUM_DISC_SLICES = 9
 SPINE_SPLITS = ('train', 'val', 'test')
+NPY_MAGIC = b'\x93NUMPY'
+ZIP_MAGIC = b'PK\x03\x04'
+
+
+def first_grade(task: str) -> int:
+    """The grade a spine CSV writes for class index 0 of ``task``.
+
+    Class index ``c`` of a task is grade ``c + first_grade(task)`` in
+    ``discs.csv`` (Pfirrmann 1-5, the other tasks from 0). A task the CSV
+    format does not define counts from 0.
+    """
+    return dict(zip(SPINE_TASKS, SPINE_FIRST_GRADES)).get(task, 0)
+
+
+def _npz_key(files: List[str]) -> Optional[str]:
+    """The volume's name in an ``.npz``: ``'volume'`` or its only array."""
+    if 'volume' in files:
+        return 'volume'
+    return files[0] if len(files) == 1 else None
+
+
+def read_array(path: str, what: str = 'disc volume',
+               header_only: bool = False) -> np.ndarray:
+    """One numeric array from a ``.npy`` file or an ``.npz`` archive.
+
+    Never unpickles: a file that is not a ``.npy``/``.npz`` array, an
+    array of Python objects, a truncated file and a non-numeric dtype are
+    errors that name the file. An ``.npz`` must hold one array or a
+    ``'volume'`` array.
+
+    Args:
+        path (str): The file; its content, not its name, says whether it
+            is ``.npy`` or ``.npz``.
+        what (str): What the file is, for the messages.
+        header_only (bool): Map a ``.npy`` read-only instead of reading it
+            (for its shape and dtype; a truncated file is still an error).
+
+    Returns:
+        np.ndarray: The array as stored (memory-mapped with
+        ``header_only``).
+
+    Raises:
+        FileNotFoundError: If the file does not exist.
+        ValueError: If it cannot be read as a numeric array.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{path}: {what} not found')
+    with open(path, 'rb') as f:
+        magic = f.read(len(NPY_MAGIC))
+    if not magic.startswith((NPY_MAGIC, ZIP_MAGIC)):
+        raise ValueError(f'{path}: cannot read the {what}: not a .npy array '
+                         'or .npz archive (pickles are never loaded)')
+    array, files = None, []
+    try:
+        if magic.startswith(ZIP_MAGIC):
+            with np.load(path, allow_pickle=False) as archive:
+                files = archive.files
+                key = _npz_key(files)
+                if key is not None:
+                    array = archive[key]
+        else:
+            array = np.load(
+                path,
+                mmap_mode='r' if header_only else None,
+                allow_pickle=False)
+    except Exception as exc:  # numpy, zipfile and zlib errors alike
+        raise ValueError(f'{path}: cannot read the {what} '
+                         f'({type(exc).__name__}: {exc})') from exc
+    if array is None:
+        raise ValueError(f'{path}: .npz holds {files}; expected a '
+                         "'volume' array")
+    if array.dtype.kind not in 'biuf':
+        raise ValueError(f'{path}: {what} of dtype {array.dtype}; expected '
+                         'numbers')
+    return array
 
 
 def volume_shape(path: str) -> Tuple[int, ...]:
@@ -20,36 +96,35 @@ def volume_shape(path: str) -> Tuple[int, ...]:
 
     Raises:
         FileNotFoundError: If the file does not exist.
+        ValueError: If it is not a readable numeric array.
     """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'{path}: disc volume not found')
-    if path.endswith('.npz'):
-        with np.load(path) as archive:
-            return tuple(archive[_npz_key(archive, path)].shape)
-    return tuple(np.load(path, mmap_mode='r').shape)
-
-
-def _npz_key(archive, path: str) -> str:
-    if 'volume' in archive.files:
-        return 'volume'
-    if len(archive.files) == 1:
-        return archive.files[0]
-    raise ValueError(f'{path}: .npz holds {archive.files}; expected a '
-                     "'volume' array")
+    return tuple(read_array(path, header_only=True).shape)
 
 
 def load_volume(path: str) -> np.ndarray:
-    """Read a ``(S, 112, 224)`` disc volume as float32."""
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'{path}: disc volume not found')
-    if path.endswith('.npz'):
-        with np.load(path) as archive:
-            return archive[_npz_key(archive, path)].astype(np.float32)
-    return np.load(path).astype(np.float32)
+    """Read a ``(S, 112, 224)`` disc volume as float32.
+
+    Raises:
+        FileNotFoundError: If the file does not exist.
+        ValueError: If it is not a readable numeric array (see
+            :func:`read_array`) or holds NaN or infinite values, so that
+            no such volume reaches a model, a metric or a result file.
+    """
+    with np.errstate(over='ignore'):  # overflow to inf is reported below
+        volume = read_array(path).astype(np.float32)
+    bad = ~np.isfinite(volume)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f'{path}: disc volume has {int(bad.sum())} '
+                         f'non-finite values (NaN or inf), the first at '
+                         f'index {first}')
+    return volume
 
 
 def parse_box(text: str, where: str) -> Optional[List[float]]:
-    """``'x1 y1 x2 y2'`` as four numbers, or None for a blank cell."""
+    """``'x1 y1 x2 y2'`` as four finite numbers, or None for a blank
+    cell (``nan``/``inf`` are errors: they would reach the intensity
+    normalisation)."""
     if not text or not text.strip():
         return None
     parts = text.split()
@@ -57,9 +132,11 @@ def parse_box(text: str, where: str) -> Optional[List[float]]:
         box = [float(v) for v in parts]
     except ValueError:
         box = []
-    if len(box) != 4 or box[2] < box[0] or box[3] < box[1]:
+    if len(box) != 4 or not np.isfinite(box).all() or box[2] < box[0] \
+            or box[3] < box[1]:
         raise ValueError(f'{where}: bad vertebral-body box {text!r}; '
-                         "expected 'x1 y1 x2 y2' with x1 <= x2, y1 <= y2")
+                         "expected 'x1 y1 x2 y2' (finite numbers) with "
+                         'x1 <= x2, y1 <= y2')
     return box
 
 
@@ -76,15 +153,19 @@ class SpineDiscDataset(BaseDataset):
         volumes/*.npy|npz   float (S, 112, 224), S <= 9 slices
 
     ``level`` is one of T12-L1 ... L5-S1; ``split`` is train/val/test and is
-    per patient (a patient in two splits is an error). Pfirrmann is 1-5,
-    narrowing 0-3, the four others 0/1; a blank cell is a missing label,
-    stored as -1 and ignored by the loss and metrics. The optional
+    per patient (a patient in two splits is an error); a patient/level or
+    a volume file on two rows is an error naming both. Pfirrmann is 1-5,
+    narrowing 0-3, the four others 0/1 (class index = grade -
+    :func:`first_grade`); a blank cell is a missing label, stored as -1
+    and ignored by the loss and metrics. The optional
     ``*_body`` columns are vertebral-body boxes ``x1 y1 x2 y2`` for
     :class:`NormalizeDiscIntensity`; ``mask`` names an ``.npz`` of lesion
     masks (synthetic data) for hotspot localisation.
 
     Volumes with fewer than 9 slices are zero-padded by
-    :class:`LoadDiscVolume`; their number is logged here.
+    :class:`LoadDiscVolume`; their number is logged here. Each sample's
+    ``csv_row`` (``'discs.csv:LINE'``) lets the loading transform name the
+    row in its errors.
 
     Args:
         data_root (str): Folder with the CSV and the volumes.
@@ -126,12 +207,24 @@ class SpineDiscDataset(BaseDataset):
                        SPINE_TASKS if c not in (reader.fieldnames or [])]
             if missing:
                 raise ValueError(f'{path}: missing columns {missing}')
+            header = len(reader.fieldnames)
             rows = list(reader)
         patient_split: Dict[str, Tuple[str, int]] = {}
+        seen_discs: Dict[Tuple[str, str], str] = {}
+        seen_volumes: Dict[str, str] = {}
         data_list = []
         padded = 0
         for i, row in enumerate(rows, start=2):  # line 1 is the header
             where = f'{path}:{i}'
+            # csv fills missing cells with None and files extra ones
+            # under the key None (blank extra cells, e.g. trailing commas,
+            # are harmless).
+            missing = sum(v is None for v in row.values())
+            extra = row.get(None) or []
+            if missing or any(v.strip() for v in extra):
+                raise ValueError(
+                    f'{where}: {header - missing + len(extra)} cells but '
+                    f'the header has {header} columns')
             patient, split = row['patient'].strip(), row['split'].strip()
             if split not in SPINE_SPLITS:
                 raise ValueError(f'{where}: unknown split {split!r}')
@@ -141,15 +234,31 @@ class SpineDiscDataset(BaseDataset):
                     f'{where}: patient {patient!r} in split {split!r} but '
                     f'in {first[0]!r} on line {first[1]}; splits must be '
                     'per patient')
-            if row['level'].strip() not in DISC_LEVELS:
+            level = row['level'].strip()
+            if level not in DISC_LEVELS:
                 raise ValueError(f'{where}: unknown disc level '
                                  f"{row['level']!r}; expected one of "
                                  f'{DISC_LEVELS}')
+            img_path = osp.join(self.data_root, row['volume'].strip())
+            # One row per disc and per volume file, in every split: a
+            # repeated disc would be trained on or scored twice.
+            other = seen_discs.setdefault((patient, level), where)
+            if other != where:
+                raise ValueError(
+                    f'{where}: patient/level {patient!r}/{level!r} repeats '
+                    f'{other}; one row per disc')
+            other = seen_volumes.setdefault(osp.normpath(img_path), where)
+            if other != where:
+                raise ValueError(
+                    f"{where}: volume {row['volume'].strip()!r} repeats "
+                    f'{other}; one row per volume file')
             if split != self.split:
                 continue
             labels = self._parse_labels(row, where)
-            img_path = osp.join(self.data_root, row['volume'].strip())
-            shape = volume_shape(img_path)
+            try:
+                shape = volume_shape(img_path)
+            except (OSError, ValueError) as exc:
+                raise type(exc)(f'{exc} ({where})') from exc
             if len(shape) != 3 or shape[1:] != (DISC_HEIGHT, DISC_WIDTH) \
                     or not 1 <= shape[0] <= NUM_DISC_SLICES:
                 raise ValueError(
@@ -162,13 +271,14 @@ class SpineDiscDataset(BaseDataset):
                 dict(
                     img_path=img_path,
                     patient=patient,
-                    level=row['level'].strip(),
+                    level=level,
                     num_slices=shape[0],
                     task_labels=labels,
                     upper_body=parse_box(row.get('upper_body', ''), where),
                     lower_body=parse_box(row.get('lower_body', ''), where),
                     mask_path=osp.join(self.data_root, mask) if mask else
-                    None))
+                    None,
+                    csv_row=where))
         if not data_list:
             raise ValueError(f'{path}: no disc in split {self.split!r}')
         print_log(
@@ -186,7 +296,7 @@ class SpineDiscDataset(BaseDataset):
             text = (row[task] or '').strip()
             if not text:
                 continue
-            offset = 1 if task == 'pfirrmann' else 0
+            offset = first_grade(task)
             try:
                 value = int(text) - offset
             except ValueError:

@@ -2,14 +2,15 @@
 data preprocessor applied as in tools/test.py."""
 import csv
 import os.path as osp
+import re
 
 import numpy as np
 import pytest
 import torch
 
 from radplugins.apis import (body_boxes_of, build_disc_pipeline, disc_key,
-                             inference_disc_volume, init_model,
-                             read_body_boxes)
+                             disc_prediction_to_dict, inference_disc_volume,
+                             init_model, read_body_boxes)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(ROOT, 'tests', 'data', 'tiny_spinenet_synthetic-spine.py')
@@ -103,3 +104,61 @@ def test_volume_is_normalised_and_preprocessed_as_in_testing(spine_root):
     # Without boxes the volume is used as stored (only padded).
     _, stored = inference_disc_volume(model, pipeline, path)
     np.testing.assert_array_equal(stored, raw)
+
+
+def test_prediction_dict_writes_grades_as_the_csv_does():
+    from mmpretrain.structures import DataSample
+    sample = DataSample()
+    scores = dict(
+        pfirrmann=[0.1, 0.2, 0.1, 0.1, 0.5],
+        narrowing=[0.7, 0.1, 0.1, 0.1],
+        upper_endplate=[0.25, 0.75],
+        lower_endplate=[0.6, 0.4],
+        upper_marrow=[0.5, 0.5],
+        lower_marrow=[0.12345, 0.87655])
+    sample.set_field({t: torch.tensor(p) for t, p in scores.items()},
+                     'task_scores')
+    sample.set_field(torch.tensor([4, 0, 1, 0, 0, 1]), 'task_preds')
+    record = disc_prediction_to_dict(sample, tuple(scores))
+    # Written by hand from the dataset's convention (discs.csv: Pfirrmann
+    # 1-5, narrowing 0-3, the others 0/1).
+    assert record == {
+        'predictions': {
+            'pfirrmann': 5, 'narrowing': 0, 'upper_endplate': 1,
+            'lower_endplate': 0, 'upper_marrow': 0, 'lower_marrow': 1
+        },
+        'probabilities': {
+            'pfirrmann': {'1': 0.1, '2': 0.2, '3': 0.1, '4': 0.1, '5': 0.5},
+            'narrowing': {'0': 0.7, '1': 0.1, '2': 0.1, '3': 0.1},
+            'upper_endplate': {'0': 0.25, '1': 0.75},
+            'lower_endplate': {'0': 0.6, '1': 0.4},
+            'upper_marrow': {'0': 0.5, '1': 0.5},
+            'lower_marrow': {'0': 0.1235, '1': 0.8766}
+        }
+    }
+    # What a result says is what a user writes in discs.csv: the dataset
+    # reads these grades back as the model's class indices.
+    from radplugins.datasets import SpineDiscDataset
+    row = {t: str(g) for t, g in record['predictions'].items()}
+    np.testing.assert_array_equal(
+        SpineDiscDataset._parse_labels(row, 'discs.csv:2'),
+        sample.task_preds.numpy())
+    # A NaN probability is no result (nor valid JSON).
+    sample.task_scores['narrowing'] = torch.tensor(
+        [float('nan'), 0.5, 0.25, 0.25])
+    with pytest.raises(ValueError, match=r'non-finite narrowing '
+                       r'probabilities \[nan'):
+        disc_prediction_to_dict(sample, tuple(scores))
+
+
+def test_non_finite_volume_is_an_error_naming_the_file(tmp_path):
+    model = init_model(CONFIG)
+    pipeline = build_disc_pipeline(model.cfg)
+    volume = np.zeros((9, 112, 224), np.float32)
+    volume[4, 5, 6] = np.inf
+    np.save(tmp_path / 'inf.npy', volume)
+    path = str(tmp_path / 'inf.npy')
+    with pytest.raises(ValueError, match=re.escape(
+            f'{path}: disc volume has 1 non-finite values (NaN or inf), '
+            'the first at index (4, 5, 6)')):
+        inference_disc_volume(model, pipeline, path)

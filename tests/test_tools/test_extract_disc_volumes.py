@@ -56,3 +56,59 @@ def test_tool_writes_the_dataset_format(tmp_path):
     assert rows[0]['pfirrmann'] == '3' and rows[0]['narrowing'] == ''
     assert np.load(tmp_path / 'out' / rows[0]['volume']).shape == (9, 112,
                                                                      224)
+
+
+def run_tool(tmp_path, rows):
+    with open(tmp_path / 'ann.csv', 'w') as f:
+        f.write('patient,level,split,stack,cx,cy,angle,width,mid_slice,'
+                'pfirrmann\n' + ''.join(r + '\n' for r in rows))
+    return subprocess.run([
+        sys.executable, 'tools/dataset_converters/extract_disc_volumes.py',
+        str(tmp_path / 'ann.csv'), '--out',
+        str(tmp_path / 'out')
+    ], cwd=ROOT, capture_output=True, text=True)
+
+
+def test_repeated_disc_names_both_rows_and_overwrites_nothing(tmp_path):
+    stack = band_stack()
+    np.save(tmp_path / 'a.npy', stack)
+    np.save(tmp_path / 'b.npy', stack[::-1] * 2)  # another stack
+    proc = run_tool(tmp_path, [
+        'p1,L4-L5,train,a.npy,199.5,149.5,0,200,6,3',
+        'p1,L3-L4,train,a.npy,199.5,149.5,0,200,6,2',
+        'p1,L4-L5,train,b.npy,199.5,149.5,0,200,6,4',
+    ])
+    assert proc.returncode != 0
+    ann = tmp_path / 'ann.csv'
+    assert (f"ValueError: {ann}:4: patient/level 'p1'/'L4-L5' repeats "
+            f'{ann}:2 (both write volumes/p1_L4-L5.npy); one row per '
+            'disc') in proc.stderr
+    # Line 2's volume is not overwritten by line 4's stack, and no
+    # discs.csv lists the disc twice.
+    np.testing.assert_array_equal(
+        np.load(tmp_path / 'out' / 'volumes' / 'p1_L4-L5.npy'),
+        extract_disc(stack, 199.5, 149.5, 0, 200, 6))
+    assert not (tmp_path / 'out' / 'discs.csv').exists()
+
+
+def test_unreadable_stack_names_file_and_row(tmp_path):
+    np.save(tmp_path / 'good.npy', band_stack())
+    data = (tmp_path / 'good.npy').read_bytes()
+    (tmp_path / 'cut.npy').write_bytes(data[:len(data) // 2])
+    np.save(tmp_path / 'obj.npy', np.array([band_stack(), None],
+                                           dtype=object), allow_pickle=True)
+    ann = tmp_path / 'ann.csv'
+    for name, reason in [
+        ('cut.npy', 'cannot read the stack (ValueError: Failed to read all '
+         'data for array'),
+        ('obj.npy', 'cannot read the stack (ValueError: Object arrays '
+         'cannot be loaded when allow_pickle=False)'),
+    ]:
+        proc = run_tool(tmp_path, [
+            'p1,L4-L5,train,good.npy,199.5,149.5,0,200,6,3',
+            f'p2,L4-L5,train,{name},199.5,149.5,0,200,6,3',
+        ])
+        assert proc.returncode != 0
+        last = proc.stderr.strip().splitlines()[-1]
+        assert last.startswith(f'ValueError: {tmp_path / name}: {reason}')
+        assert last.endswith(f' ({ann}:3)'), last

@@ -17,6 +17,8 @@ ZOOM_CONFIG = osp.join(ROOT, 'tests', 'data',
                        'tiny_zoom_resnet18_synthetic-mura.py')
 PLAIN_CONFIG = osp.join(ROOT, 'tests', 'data',
                         'tiny_resnet18_synthetic-mura.py')
+SPINE_CONFIG = osp.join(ROOT, 'tests', 'data',
+                        'tiny_spinenet_synthetic-spine.py')
 KEYS = {
     'input', 'label', 'label_index', 'probability', 'probability_of',
     'probabilities', 'scale_probabilities', 'roi_boxes', 'saliency_peaks',
@@ -87,6 +89,79 @@ def check_record(path, shape, num_steps):
     overlay = cv2.imread(osp.join(osp.dirname(path), rec['overlay']))
     assert overlay.shape == (h, w, 3)
     return rec
+
+
+# Class probabilities the hand-set heads give whatever the volume.
+HEAD_PROBS = dict(
+    pfirrmann=[0.05, 0.1, 0.15, 0.6, 0.1],
+    narrowing=[0.1, 0.2, 0.3, 0.4],
+    upper_endplate=[0.3, 0.7],
+    lower_endplate=[0.8, 0.2],
+    upper_marrow=[0.45, 0.55],
+    lower_marrow=[0.9, 0.1])
+
+
+def hand_set_spine_checkpoint(path):
+    """The tiny SpineNet with zero FC8 weights and biases log(p): its class
+    probabilities are HEAD_PROBS for any finite volume."""
+    import torch
+    model = init_model(SPINE_CONFIG)
+    with torch.no_grad():
+        for task, head in zip(model.tasks, model.heads):
+            head.weight.zero_()
+            head.bias.copy_(torch.tensor(HEAD_PROBS[task]).log())
+    save_checkpoint(dict(state_dict=model.state_dict()), str(path))
+    return str(path)
+
+
+def test_infer_volumes_writes_csv_grades_and_rejects_nan(tmp_path, capsys):
+    from tests.helpers import load_tool
+    ckpt = hand_set_spine_checkpoint(tmp_path / 'hand.pth')
+    # A hand-made 7-slice disc: a bright band between two grey bodies.
+    volume = np.full((7, 112, 224), 0.5, np.float32)
+    volume[:, 48:64, 20:204] = 0.9
+    good = tmp_path / 'disc.npy'
+    np.save(good, volume)
+    volume[3, 56, 112] = np.nan
+    nan = tmp_path / 'nan.npy'
+    np.save(nan, volume)
+    out_dir = tmp_path / 'out'
+    code = load_tool('infer.py').main([
+        SPINE_CONFIG, ckpt, str(good), str(nan), '--out-dir',
+        str(out_dir), '--device', 'cpu', '--cfg-options',
+        'model.hotspot_cfg.num_aug=2'
+    ])
+    err = capsys.readouterr().err
+    # Grades as discs.csv writes them: Pfirrmann class 3 is grade 4, the
+    # other tasks count from 0; probabilities keyed by those grades.
+    expected = json.loads("""{
+      "input": "%s",
+      "intensity_normalised": false,
+      "predictions": {"pfirrmann": 4, "narrowing": 3, "upper_endplate": 1,
+                      "lower_endplate": 0, "upper_marrow": 1,
+                      "lower_marrow": 0},
+      "probabilities": {
+        "pfirrmann": {"1": 0.05, "2": 0.1, "3": 0.15, "4": 0.6, "5": 0.1},
+        "narrowing": {"0": 0.1, "1": 0.2, "2": 0.3, "3": 0.4},
+        "upper_endplate": {"0": 0.3, "1": 0.7},
+        "lower_endplate": {"0": 0.8, "1": 0.2},
+        "upper_marrow": {"0": 0.45, "1": 0.55},
+        "lower_marrow": {"0": 0.9, "1": 0.1}},
+      "hotspots": ["disc_upper_endplate.png", "disc_lower_endplate.png",
+                   "disc_upper_marrow.png", "disc_lower_marrow.png"]
+    }""" % good)
+
+    def no_constants(name):
+        raise AssertionError(f'{name} is not JSON')
+
+    text = (out_dir / 'disc.json').read_text()
+    assert json.loads(text, parse_constant=no_constants) == expected
+    # The NaN volume is named, skipped and fails the run; no JSON for it.
+    assert code == 1
+    assert (f'{nan}: skipped: ValueError: {nan}: disc volume has 1 '
+            'non-finite values (NaN or inf), the first at index '
+            '(3, 56, 112)') in err
+    assert not (out_dir / 'nan.json').exists()
 
 
 def test_infer_zoom_model_png_dicom_folder_and_a_bad_file(tmp_path):

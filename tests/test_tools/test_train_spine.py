@@ -79,9 +79,15 @@ def test_train_then_test_with_hotspots(spine_root, tmp_path):
     sample, _ = inference_disc_volume(
         model, build_disc_pipeline(model.cfg), volume,
         read_body_boxes(csv_path)[disc_key(volume)])
-    for task, probs in record['probabilities'].items():
-        np.testing.assert_allclose(probs, sample.task_scores[task].numpy(),
+    for i, (task, probs) in enumerate(record['probabilities'].items()):
+        # Keyed by the grades of discs.csv: Pfirrmann 1-5, others from 0.
+        first = 1 if task == 'pfirrmann' else 0
+        assert list(probs) == [str(first + c) for c in range(len(probs))]
+        np.testing.assert_allclose(list(probs.values()),
+                                   sample.task_scores[task].numpy(),
                                    atol=1e-4)
+        assert record['predictions'][task] == int(
+            sample.task_preds[i]) + first
     # A volume the CSV does not list is reported and skipped (exit 1).
     stray = tmp_path / 'stray.npy'
     np.save(stray, np.load(volume))
@@ -101,3 +107,35 @@ def test_train_then_test_with_hotspots(spine_root, tmp_path):
         str(tmp_path / 'vis')
     ])
     assert osp.isfile(tmp_path / 'vis' / f'{name}_lower_marrow.png')
+
+
+def test_test_py_stops_on_a_nan_volume_naming_file_and_row(spine_root,
+                                                          tmp_path):
+    """A NaN volume is an error when loaded, not a scored sample."""
+    import csv
+    import shutil
+
+    from mmengine.runner import save_checkpoint
+
+    from radplugins.apis import init_model
+    checkpoint = str(tmp_path / 'init.pth')
+    save_checkpoint(dict(state_dict=init_model(CONFIG).state_dict()),
+                    checkpoint)
+    root = str(tmp_path / 'spine')
+    shutil.copytree(spine_root, root)
+    with open(osp.join(root, 'discs.csv'), newline='') as f:
+        line, row = next((i + 2, r)
+                         for i, r in enumerate(csv.DictReader(f))
+                         if r['split'] == 'test')
+    volume_path = osp.join(root, row['volume'])
+    volume = np.load(volume_path)
+    volume[0, 0, 0] = np.nan
+    np.save(volume_path, volume)
+    proc = run([
+        sys.executable, 'tools/test.py', CONFIG, checkpoint, '--work-dir',
+        str(tmp_path / 'test'), '--data-root', root
+    ], check=False)
+    assert proc.returncode != 0
+    assert (f'ValueError: {volume_path}: disc volume has 1 non-finite '
+            'values (NaN or inf), the first at index (0, 0, 0) '
+            f"({osp.join(root, 'discs.csv')}:{line})") in proc.stderr

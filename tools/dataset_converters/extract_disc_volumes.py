@@ -31,6 +31,7 @@ import os.path as osp
 import cv2
 import numpy as np
 
+from radplugins.datasets.spine import read_array
 from radplugins.datasets.synthetic.spine_generator import (DISC_HEIGHT,
                                                            DISC_WIDTH,
                                                            SPINE_TASKS)
@@ -40,17 +41,28 @@ REQUIRED = ('patient', 'level', 'split', 'stack', 'cx', 'cy', 'angle',
 
 
 def load_stack(path: str) -> np.ndarray:
-    """``(S, H, W)`` float32 stack from ``.npy`` or NIfTI."""
+    """``(S, H, W)`` float32 stack from ``.npy`` or NIfTI.
+
+    Raises:
+        FileNotFoundError: If the file does not exist.
+        ValueError: If it cannot be read (truncated, pickled objects, not
+            numbers; pickles are never loaded) or is not ``(S, H, W)``;
+            the message names the file.
+    """
     if not osp.isfile(path):
         raise FileNotFoundError(f'{path}: stack not found')
     if path.endswith('.npy'):
-        stack = np.load(path)
+        stack = read_array(path, 'stack')
     elif path.endswith(('.nii', '.nii.gz')):
         try:
             import nibabel
         except ImportError as e:
             raise ImportError(f'{path}: reading NIfTI needs nibabel') from e
-        stack = np.asarray(nibabel.load(path).dataobj)
+        try:
+            stack = np.asarray(nibabel.load(path).dataobj)
+        except Exception as exc:  # nibabel, gzip and numpy errors alike
+            raise ValueError(f'{path}: cannot read the stack '
+                             f'({type(exc).__name__}: {exc})') from exc
     else:
         raise ValueError(f'{path}: unknown stack format; expected .npy, '
                          '.nii or .nii.gz')
@@ -97,6 +109,7 @@ def main() -> None:
     base = osp.dirname(osp.abspath(args.annotations))
     rows_out = []
     stacks = {}
+    disc_rows = {}  # output volume -> the row that writes it
     with open(args.annotations, newline='') as f:
         reader = csv.DictReader(f)
         missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
@@ -104,10 +117,22 @@ def main() -> None:
             raise ValueError(f'{args.annotations}: missing columns {missing}')
         for i, row in enumerate(reader, start=2):
             where = f'{args.annotations}:{i}'
+            # Two rows for one disc would overwrite its volume and list it
+            # twice in discs.csv.
+            name = f"{row['patient']}_{row['level']}.npy"
+            other = disc_rows.setdefault(name, where)
+            if other != where:
+                raise ValueError(
+                    f"{where}: patient/level {row['patient']!r}/"
+                    f"{row['level']!r} repeats {other} (both write "
+                    f'volumes/{name}); one row per disc')
             path = row['stack'] if osp.isabs(row['stack']) else osp.join(
                 base, row['stack'])
             if path not in stacks:
-                stacks = {path: load_stack(path)}  # one stack in memory
+                try:
+                    stacks = {path: load_stack(path)}  # one in memory
+                except (OSError, ValueError) as exc:
+                    raise type(exc)(f'{exc} ({where})') from exc
             try:
                 geometry = [float(row[k]) for k in ('cx', 'cy', 'angle',
                                                     'width')]
@@ -119,7 +144,6 @@ def main() -> None:
                                  f'mid_slice {mid} out of range')
             volume = extract_disc(stacks[path], *geometry, mid,
                                   args.crop_scale)
-            name = f"{row['patient']}_{row['level']}.npy"
             np.save(osp.join(args.out, 'volumes', name), volume)
             out = {k: row[k] for k in ('patient', 'level', 'split')}
             out['volume'] = f'volumes/{name}'

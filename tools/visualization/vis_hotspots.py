@@ -23,8 +23,8 @@ import cv2
 
 import radplugins  # noqa: F401
 from radplugins.apis import (body_boxes_of, build_disc_pipeline,
-                             inference_disc_volume, init_model,
-                             read_body_boxes)
+                             disc_prediction_to_dict, inference_disc_volume,
+                             init_model, read_body_boxes)
 from radplugins.visualization import hotspot_strip
 
 
@@ -70,14 +70,15 @@ def main() -> int:
             print(f'{path}: no vertebral-body boxes, used as stored (not '
                   'intensity-normalised)', file=sys.stderr)
         sample, volume = inference_disc_volume(model, pipeline, path, bodies)
+        # Grades as the dataset CSV writes them (Pfirrmann 1-5).
+        grades = disc_prediction_to_dict(sample, model.tasks)['predictions']
         name = osp.splitext(osp.basename(path))[0]
         for j, task in enumerate(args.tasks):
             strip = hotspot_strip(volume, sample.hotspots[j].numpy(),
                                   [s - 1 for s in args.slices])
             out = osp.join(args.out, f'{name}_{task}.png')
             cv2.imwrite(out, strip)
-            pred = int(sample.task_preds[model.tasks.index(task)])
-            print(f'{out}: {task} predicted {pred}')
+            print(f'{out}: {task} predicted {grades[task]}')
     return 0
 
 

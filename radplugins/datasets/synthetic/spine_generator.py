@@ -43,6 +43,9 @@ DISC_LEVELS = ('T12-L1', 'L1-L2', 'L2-L3', 'L3-L4', 'L4-L5', 'L5-S1')
 SPINE_TASKS = ('pfirrmann', 'narrowing', 'upper_endplate', 'lower_endplate',
                'upper_marrow', 'lower_marrow')
 SPINE_NUM_CLASSES = (5, 4, 2, 2, 2, 2)
+# The grade a CSV writes for class index 0 of each task: Pfirrmann is
+# graded 1-5, the others from 0. Class index + first grade = CSV grade.
+SPINE_FIRST_GRADES = (1, 0, 0, 0, 0, 0)
 LESION_TASKS = SPINE_TASKS[2:]
 DISC_HEIGHT, DISC_WIDTH = 112, 224
 CSV_COLUMNS = ('patient', 'level', 'split', 'volume') + SPINE_TASKS + (
@@ -253,8 +256,8 @@ def generate_synthetic_spine(out_dir: str,
                 mask=f'masks/{name}.npz',
                 upper_body=' '.join(map(str, boxes[0])),
                 lower_body=' '.join(map(str, boxes[1])))
-            for task in SPINE_TASKS:
-                value = labels[task] + (1 if task == 'pfirrmann' else 0)
+            for task, first in zip(SPINE_TASKS, SPINE_FIRST_GRADES):
+                value = labels[task] + first
                 missing = rng.random() < cfg.missing_label_rate
                 row[task] = '' if missing else str(value)
             rows.append(row)
