@@ -10,7 +10,10 @@ Inputs are image files, DICOM files (``.dcm``, or any file pydicom reads:
 MONOCHROME1 is inverted, WindowCenter/WindowWidth applied, else min-max;
 RescaleSlope/Intercept honoured) and folders, walked recursively in sorted
 order (their outputs mirror the folder layout). A file that cannot be read
-is named on stderr and skipped; the exit status is then 1.
+is named on stderr and skipped; the exit status is then 1. ``--out-dir``
+may not be an input, lie inside an input folder or contain an input
+(``radplugins.utils.check_output``): that, or an ``--out-dir`` that is a
+file, is an error (exit 2) before anything runs.
 
 Examples::
 
@@ -44,6 +47,7 @@ import radplugins  # noqa: F401  registers the plugin
 from radplugins.apis import (build_inference_pipeline, inference_model,
                              init_model, list_image_files, load_image_any,
                              prediction_to_dict)
+from radplugins.utils import UnsafeOutputError, check_output
 from radplugins.visualization import render_overlay, save_image
 
 
@@ -56,7 +60,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         'inputs', nargs='+', metavar='INPUT', help='image files or folders')
     parser.add_argument(
-        '--out-dir', required=True, help='folder for the JSON and PNG files')
+        '--out-dir',
+        required=True,
+        help='folder for the JSON and PNG files (not an input, nor inside '
+        'or around one)')
     parser.add_argument(
         '--device',
         default='cuda:0' if torch.cuda.is_available() else 'cpu',
@@ -203,6 +210,12 @@ def run_volumes(args: argparse.Namespace, cfg: Config) -> int:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
+    try:
+        check_output(args.out_dir, args.inputs + [args.disc_csv],
+                     is_dir=True, label='--out-dir')
+    except UnsafeOutputError as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 2
     spine_cfg = Config.fromfile(args.config)
     if spine_cfg.model.get('type') == 'SpineMultiTaskClassifier':
         return run_volumes(args, spine_cfg)

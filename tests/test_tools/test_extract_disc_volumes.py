@@ -6,6 +6,7 @@ import sys
 
 import cv2
 import numpy as np
+import pytest
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(ROOT, 'tools', 'dataset_converters'))
@@ -56,3 +57,33 @@ def test_tool_writes_the_dataset_format(tmp_path):
     assert rows[0]['pfirrmann'] == '3' and rows[0]['narrowing'] == ''
     assert np.load(tmp_path / 'out' / rows[0]['volume']).shape == (9, 112,
                                                                      224)
+
+
+def test_tool_refuses_an_out_that_holds_its_annotations(tmp_path):
+    """``out/discs.csv --out out`` once overwrote its own annotations; a
+    stack inside --out is refused too. Nothing is written."""
+    (tmp_path / 'stacks').mkdir()
+    np.save(tmp_path / 'stacks' / 'stack.npy', band_stack())
+    ann = tmp_path / 'out' / 'discs.csv'
+    ann.parent.mkdir()
+    ann.write_text('patient,level,split,stack,cx,cy,angle,width,mid_slice\n'
+                   f'p1,L4-L5,train,{tmp_path / "stacks" / "stack.npy"},'
+                   '199.5,149.5,0,200,6\n')
+    before = ann.read_text()
+    proc = subprocess.run([
+        sys.executable, 'tools/dataset_converters/extract_disc_volumes.py',
+        str(ann), '--out',
+        str(tmp_path / 'out')
+    ], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert (f'error: refusing to write around the input: --out '
+            f'{tmp_path / "out"} contains the input file {ann}'
+            in proc.stderr), proc.stderr
+    assert ann.read_text() == before
+    assert not (tmp_path / 'out' / 'volumes').exists()
+    # The stack's folder as --out, in this process.
+    from extract_disc_volumes import main
+    with pytest.raises(SystemExit,
+                       match='contains the input file .*stack.npy'):
+        main([str(ann), '--out', str(tmp_path / 'stacks')])
+    assert not (tmp_path / 'stacks' / 'volumes').exists()

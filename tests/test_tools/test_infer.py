@@ -147,3 +147,55 @@ def test_vis_zoom_writes_one_panel_per_image(tmp_path):
     panel = cv2.imread(str(out / files[0]))
     # Maps returned: four 96-px tiles; one zoom step.
     assert panel.shape == (2 * 16 + 96 + 16, 4 * 96, 3)
+
+
+def infer_main(*args):
+    """tools/infer.py's main in this process (faster than a subprocess)."""
+    from tests.helpers import load_tool
+    return load_tool('infer.py').main([str(a) for a in args] +
+                                      ['--device', 'cpu'])
+
+
+def file_contents(folder):
+    return {
+        str(p): p.read_bytes()
+        for p in sorted(folder.rglob('*')) if p.is_file()
+    }
+
+
+def test_infer_refuses_an_out_dir_that_is_inside_or_around_an_input(
+        tmp_path, capsys):
+    """Nothing is read or written: the inputs keep their bytes, exit 2."""
+    src = tmp_path / 'in'
+    (src / 'sub').mkdir(parents=True)
+    png = src / 'a.png'
+    cv2.imwrite(str(png), radiograph(40, 30, 0))
+    cv2.imwrite(str(src / 'sub' / 'b.png'), radiograph(30, 40, 1))
+    csv_path = tmp_path / 'discs' / 'discs.csv'
+    csv_path.parent.mkdir()
+    csv_path.write_text('volume,upper_body,lower_body\n')
+    (tmp_path / 'link').symlink_to(src)
+    before = file_contents(tmp_path)
+    cases = [
+        ([src], src, f'refusing to write into the input: --out-dir {src} '
+         f'is the input folder {src}'),
+        # A single file whose folder is the out dir.
+        ([png], src, f'refusing to write around the input: --out-dir {src} '
+         f'contains the input file {png}'),
+        ([src], src / 'sub', f'--out-dir {src / "sub"} lies inside the '
+         f'input folder {src}'),
+        ([src / 'sub'], tmp_path, f'--out-dir {tmp_path} contains the input '
+         f'folder {src / "sub"}'),
+        ([src], tmp_path / 'link' / 'out', 'lies inside the input folder'),
+        ([png, '--disc-csv', csv_path], csv_path.parent,
+         f'contains the input file {csv_path}'),
+        ([src], png, f'error: --out-dir {png} is an existing file, not a '
+         'folder'),
+    ]
+    for inputs, out_dir, message in cases:
+        status = infer_main(ZOOM_CONFIG, tmp_path / 'missing.pth', *inputs,
+                            '--out-dir', out_dir)
+        err = capsys.readouterr().err
+        assert status == 2, (inputs, out_dir, err)
+        assert message in err, err
+    assert file_contents(tmp_path) == before

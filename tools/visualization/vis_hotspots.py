@@ -2,9 +2,12 @@
 
 For each volume (``.npy``/``.npz``, ``(S, 112, 224)``, S <= 9) one PNG per
 task: slices 2 and 8 on top, the task's evidence hotspot (K augmentations,
-mapped back) below. The volume goes through the config's test pipeline
-(zero-padding to nine slices; intensity normalisation when ``--disc-csv``
-gives its vertebral-body boxes) and the model's data preprocessor, as in
+mapped back) below. ``--out`` may not be, lie inside or contain an input
+(``radplugins.utils.check_output``).
+
+The volume goes through the config's test pipeline (zero-padding to nine
+slices; intensity normalisation when ``--disc-csv`` gives its
+vertebral-body boxes) and the model's data preprocessor, as in
 ``tools/test.py``; without ``--disc-csv`` volumes are used as stored.
 
 Example::
@@ -25,10 +28,11 @@ import radplugins  # noqa: F401
 from radplugins.apis import (body_boxes_of, build_disc_pipeline,
                              inference_disc_volume, init_model,
                              read_body_boxes)
+from radplugins.utils import UnsafeOutputError, check_output
 from radplugins.visualization import hotspot_strip
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config')
     parser.add_argument('checkpoint')
@@ -46,13 +50,22 @@ def parse_args() -> argparse.Namespace:
         '--disc-csv',
         help='dataset CSV giving each volume its vertebral-body boxes '
         '(volume, upper_body, lower_body)')
-    parser.add_argument('--out', required=True)
+    parser.add_argument(
+        '--out',
+        required=True,
+        help='folder for the PNGs (not an input, nor inside or around one)')
     parser.add_argument('--device', default='cpu')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
-def main() -> int:
-    args = parse_args()
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        check_output(args.out, args.volumes + [args.disc_csv], is_dir=True,
+                     label='--out')
+    except UnsafeOutputError as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 2
     boxes = read_body_boxes(args.disc_csv) if args.disc_csv else {}
     model = init_model(args.config, args.checkpoint, args.device)
     model.hotspot_cfg.update(
