@@ -1,9 +1,12 @@
 """Write evidence-hotspot strips (SpineNet Fig. 3) for disc volumes.
 
 For each volume (``.npy``/``.npz``, ``(S, 112, 224)``, S <= 9) one PNG per
-task: slices 2 and 8 on top, the task's evidence hotspot (K augmentations,
-mapped back) below. ``--out`` may not be, lie inside or contain an input
-(``radplugins.utils.check_output``).
+task, ``<name>.<task>.png``: slices 2 and 8 on top, the task's evidence
+hotspot (K augmentations, mapped back) below. ``<name>`` is the volume's
+file name with its extension, below the folders that tell same-named
+volumes apart (as ``tools/infer.py`` names its outputs:
+``radplugins.apis.mirrored_output_names``). ``--out`` may not be, lie
+inside or contain an input (``radplugins.utils.check_output``).
 
 The volume goes through the config's test pipeline (zero-padding to nine
 slices; intensity normalisation when ``--disc-csv`` gives its
@@ -27,7 +30,7 @@ import cv2
 import radplugins  # noqa: F401
 from radplugins.apis import (body_boxes_of, build_disc_pipeline,
                              inference_disc_volume, init_model,
-                             read_body_boxes)
+                             mirrored_output_names, read_body_boxes)
 from radplugins.utils import UnsafeOutputError, check_output
 from radplugins.visualization import hotspot_strip
 
@@ -73,7 +76,8 @@ def main(argv=None) -> int:
         target=args.target)
     pipeline = build_disc_pipeline(model.cfg)
     os.makedirs(args.out, exist_ok=True)
-    for path in args.volumes:
+    for path, name in mirrored_output_names(args.volumes,
+                                            expand=lambda item: [item]):
         try:
             bodies = body_boxes_of(path, boxes, args.disc_csv)
         except LookupError as exc:
@@ -83,11 +87,11 @@ def main(argv=None) -> int:
             print(f'{path}: no vertebral-body boxes, used as stored (not '
                   'intensity-normalised)', file=sys.stderr)
         sample, volume = inference_disc_volume(model, pipeline, path, bodies)
-        name = osp.splitext(osp.basename(path))[0]
+        os.makedirs(osp.dirname(osp.join(args.out, name)), exist_ok=True)
         for j, task in enumerate(args.tasks):
             strip = hotspot_strip(volume, sample.hotspots[j].numpy(),
                                   [s - 1 for s in args.slices])
-            out = osp.join(args.out, f'{name}_{task}.png')
+            out = osp.join(args.out, f'{name}.{task}.png')
             cv2.imwrite(out, strip)
             pred = int(sample.task_preds[model.tasks.index(task)])
             print(f'{out}: {task} predicted {pred}')
