@@ -36,7 +36,8 @@ from radplugins.apis import (build_split_loader, cache_path,
                              format_svm_table, init_model,
                              load_or_extract_features)
 from radplugins.datasets.mura import normalize_body_part
-from radplugins.utils import set_data_root
+from radplugins.utils import (UnsafeOutputError, check_output, data_roots,
+                              set_data_root)
 
 SPLITS = ('train', 'valid')
 
@@ -57,7 +58,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='only these body parts (XR_WRIST or wrist); default: all')
     parser.add_argument(
         '--out',
-        help='output folder (default: work_dirs/feature_svm/<config name>)')
+        help='output folder (default: work_dirs/feature_svm/<config '
+        'name>); not inside the data root, nor around it')
     parser.add_argument(
         '--batch-size', type=int, help='extraction batch size')
     parser.add_argument(
@@ -110,6 +112,10 @@ def main(argv=None) -> None:
     out_dir = args.out or osp.join(
         'work_dirs', 'feature_svm',
         osp.splitext(osp.basename(args.config))[0])
+    try:
+        check_output(out_dir, data_roots(cfg), is_dir=True, label='--out')
+    except UnsafeOutputError as exc:
+        raise SystemExit(f'error: {exc}')
     os.makedirs(out_dir, exist_ok=True)
 
     model = init_model(cfg, args.checkpoint, args.device)

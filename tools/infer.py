@@ -2,15 +2,24 @@
 
 For every input image it writes ``<name>.json`` (label, probability of the
 positive class, per-class and per-scale probabilities, the ROI box of every
-zoom step in original pixels and the saliency peaks) and ``<name>.png``
-(the image with the ROI boxes, peaks and label). Plain classifiers give
-the same files without boxes.
+zoom step in original pixels and the saliency peaks) and
+``<name>.overlay.png`` (the image with the ROI boxes, peaks and label).
+Plain classifiers give the same files without boxes.
+
+``<name>`` is the input's file name with its extension, and outputs mirror
+the inputs' layout: a file's path relative to the deepest folder holding
+all inputs (``radplugins.apis.mirrored_output_names``). So ``in/a.dcm`` and
+``in/a.png`` give ``a.dcm.json`` and ``a.png.json``, a folder ``in/`` with
+``sub/b.png`` gives ``sub/b.png.json``, and ``x/scan.dcm y/scan.dcm`` give
+``x/scan.dcm.json`` and ``y/scan.dcm.json``: no two inputs share an output.
 
 Inputs are image files, DICOM files (``.dcm``, or any file pydicom reads:
 MONOCHROME1 is inverted, WindowCenter/WindowWidth applied, else min-max;
 RescaleSlope/Intercept honoured) and folders, walked recursively in sorted
-order (their outputs mirror the folder layout). A file that cannot be read
-is named on stderr and skipped; the exit status is then 1.
+order. A file that cannot be read is named on stderr and skipped; the exit
+status is then 1. ``--out-dir`` may not be an input, lie inside an input
+folder or contain an input (``radplugins.utils.check_output``): that, or an
+``--out-dir`` that is a file, is an error (exit 2) before anything runs.
 
 Examples::
 
@@ -19,8 +28,9 @@ Examples::
         work_dirs/zoom_resnet18_1xb16_8e_synthetic-mura/epoch_8.pth \\
         scan.dcm folder_of_pngs/ --out-dir results/
 
-With a SpineNet config the inputs are disc volumes (``.npy``/``.npz``):
-per volume a JSON of the six predictions and one hotspot strip per task.
+With a SpineNet config the inputs are disc volume files (``.npy``/``.npz``):
+per volume ``<name>.json`` (the six predictions) and one hotspot strip per
+task, ``<name>.<task>.png``, named as above.
 ``--disc-csv`` names a dataset CSV that gives each volume its
 vertebral-body boxes, so it is intensity-normalised as in training (a
 volume the CSV does not list is reported and skipped); without it volumes
@@ -35,15 +45,16 @@ import json
 import os
 import os.path as osp
 import sys
-from typing import Dict, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 from mmengine.config import Config, DictAction
 
 import radplugins  # noqa: F401  registers the plugin
 from radplugins.apis import (build_inference_pipeline, inference_model,
-                             init_model, list_image_files, load_image_any,
-                             prediction_to_dict)
+                             init_model, load_image_any,
+                             mirrored_output_names, prediction_to_dict)
+from radplugins.utils import UnsafeOutputError, check_output
 from radplugins.visualization import render_overlay, save_image
 
 
@@ -56,7 +67,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         'inputs', nargs='+', metavar='INPUT', help='image files or folders')
     parser.add_argument(
-        '--out-dir', required=True, help='folder for the JSON and PNG files')
+        '--out-dir',
+        required=True,
+        help='folder for the JSON and PNG files (not an input, nor inside '
+        'or around one)')
     parser.add_argument(
         '--device',
         default='cuda:0' if torch.cuda.is_available() else 'cpu',
@@ -81,11 +95,10 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def collect_inputs(inputs: List[str]) -> List[Tuple[str, str]]:
-    """Pair every file to run with its output name (no extension).
+    """Pair every image file to run with its output name.
 
-    Files named directly are called by their stem; files found in a folder
-    by their path relative to it, so outputs mirror the layout. Clashes get
-    ``_2``, ``_3``, ... appended.
+    See :func:`radplugins.apis.mirrored_output_names`: the file's path
+    relative to the deepest folder holding all inputs, extension kept.
 
     Args:
         inputs (list[str]): Files and folders from the command line.
@@ -93,22 +106,7 @@ def collect_inputs(inputs: List[str]) -> List[Tuple[str, str]]:
     Returns:
         list[tuple[str, str]]: ``(path, output name)``.
     """
-    pairs: List[Tuple[str, str]] = []
-    used: Dict[str, int] = {}
-    for item in inputs:
-        for path in list_image_files([item]):
-            if osp.isdir(item):
-                rel = osp.relpath(path, item)
-                name = osp.splitext(rel)[0] if osp.splitext(rel)[1] else rel
-            else:
-                name = osp.splitext(osp.basename(path))[0]
-            key = name
-            count = used.get(key, 0) + 1
-            used[key] = count
-            if count > 1:
-                name = f'{name}_{count}'
-            pairs.append((path, name))
-    return pairs
+    return mirrored_output_names(inputs)
 
 
 def run_one(model, pipeline, channels: int, names, path: str,
@@ -125,7 +123,8 @@ def run_one(model, pipeline, channels: int, names, path: str,
         record['saliency_peaks'] or None,
         label,
         max_side=max_side)
-    record['overlay'] = osp.basename(save_image(out_base + '.png', overlay))
+    record['overlay'] = osp.basename(
+        save_image(out_base + '.overlay.png', overlay))
     with open(out_base + '.json', 'w') as f:
         json.dump(record, f, indent=2)
     return record
@@ -139,9 +138,11 @@ def run_volumes(args: argparse.Namespace, cfg: Config) -> int:
     the model's data preprocessor. Writes ``<name>.json`` (per-task grade
     and per-grade probabilities, grades as in the dataset CSV: Pfirrmann
     1-5, narrowing 0-3, the others 0/1; whether the volume was
-    normalised) and,
-    per hotspot task, ``<name>_<task>.png``: slices 2 and 8 above their
+    normalised) and, per hotspot task, ``<name>.<task>.png``: slices 2 and
+    8 above their
     evidence hotspot (``model.hotspot_cfg``; 32 augmentations by default).
+    ``<name>`` mirrors the inputs as for images (the file name with its
+    extension, below the folders that tell same-named volumes apart).
     """
     import cv2
 
@@ -160,10 +161,12 @@ def run_volumes(args: argparse.Namespace, cfg: Config) -> int:
     model.hotspot_cfg['enabled'] = True
     pipeline = build_disc_pipeline(cfg)
     os.makedirs(args.out_dir, exist_ok=True)
+    pairs = mirrored_output_names(args.inputs, expand=lambda item: [item])
     failed = []
-    for path in args.inputs:
-        name = osp.basename(path).split('.')[0]
+    written = set()
+    for path, name in pairs:
         out_base = osp.join(args.out_dir, name)
+        os.makedirs(osp.dirname(out_base), exist_ok=True)
         try:
             bodies = body_boxes_of(path, boxes, args.disc_csv)
             sample, volume = inference_disc_volume(model, pipeline, path,
@@ -184,13 +187,16 @@ def run_volumes(args: argparse.Namespace, cfg: Config) -> int:
             **grades,  # as discs.csv writes them (Pfirrmann 1-5)
             hotspots=[])
         for j, task in enumerate(sample.hotspot_tasks):
-            png = f'{out_base}_{task}.png'
+            png = f'{out_base}.{task}.png'
             cv2.imwrite(png, hotspot_strip(volume,
                                            sample.hotspots[j].numpy()))
             record['hotspots'].append(osp.basename(png))
         with open(out_base + '.json', 'w') as f:
             json.dump(record, f, indent=2)
+        written.add(osp.realpath(out_base + '.json'))
         print(f'{path}: {record["predictions"]} -> {out_base}.json')
+    print(f'{len(written)} of {len(pairs)} volume(s) written to '
+          f'{args.out_dir}')
     if failed:
         print(f'{len(failed)} file(s) failed: ' + ', '.join(failed),
               file=sys.stderr)
@@ -200,6 +206,12 @@ def run_volumes(args: argparse.Namespace, cfg: Config) -> int:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
+    try:
+        check_output(args.out_dir, args.inputs + [args.disc_csv],
+                     is_dir=True, label='--out-dir')
+    except UnsafeOutputError as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 2
     spine_cfg = Config.fromfile(args.config)
     if spine_cfg.model.get('type') == 'SpineMultiTaskClassifier':
         return run_volumes(args, spine_cfg)
@@ -219,6 +231,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     pipeline, channels = build_inference_pipeline(cfg)
     names = model.dataset_meta.get('classes')
     failed: List[str] = []
+    written = set()
     for path, name in pairs:
         out_base = osp.join(args.out_dir, name)
         os.makedirs(osp.dirname(out_base) or '.', exist_ok=True)
@@ -230,10 +243,12 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(f'{path}: skipped: {type(exc).__name__}: {exc}',
                   file=sys.stderr)
             continue
+        written.add(osp.realpath(out_base + '.json'))
         print(f"{path}: {record['label']} "
               f"(p[{record['probability_of']}]={record['probability']:.3f})"
               f' -> {out_base}.json')
-    print(f'{len(pairs) - len(failed)} of {len(pairs)} image(s) written to '
+    # Distinct JSON files, not successes: a count that says what is there.
+    print(f'{len(written)} of {len(pairs)} image(s) written to '
           f'{args.out_dir}')
     if failed:
         print(f'{len(failed)} file(s) failed: ' + ', '.join(failed),

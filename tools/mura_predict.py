@@ -19,6 +19,12 @@ folder, which holds ``MURA-v1.1/`` when the challenge runs it) and written
 back as given. An image that does not exist or cannot be decoded stops the
 run with its path and CSV row; nothing is written then.
 
+The output may not replace anything the run reads: an OUTPUT_CSV that is
+the input CSV, the config or the checkpoint, or that lies inside the
+dataset's folder (``MURA-v1.1/`` of the listed images; the study folder of
+an image outside one) is refused before anything runs, as is an existing
+folder (``radplugins.utils.check_output``).
+
 Examples::
 
     python tools/mura_predict.py MURA-v1.1/valid_image_paths.csv preds.csv \\
@@ -40,7 +46,9 @@ from mmengine.dataset import Compose, pseudo_collate
 
 import radplugins  # noqa: F401  registers the plugin
 from radplugins.apis import init_model, positive_class_index
+from radplugins.datasets.mura import MURA_FOLDER
 from radplugins.evaluation.metrics import MuraKappa
+from radplugins.utils import check_output
 
 STUDY_LOADERS = ('LoadStudyViews', )
 
@@ -51,7 +59,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         'header-less CSV of image paths')
     parser.add_argument('input_csv', help='header-less CSV, one image path '
                         'a row (like valid_image_paths.csv)')
-    parser.add_argument('output_csv', help='where to write study_path,label')
+    parser.add_argument(
+        'output_csv',
+        help='where to write study_path,label (not an input, nor inside '
+        'the dataset\'s folder)')
     parser.add_argument('--config', required=True, help='config file')
     parser.add_argument('--checkpoint', required=True, help='checkpoint')
     parser.add_argument(
@@ -120,6 +131,35 @@ def study_of(image_path: str) -> str:
     if not folder:
         raise ValueError(f'image path {image_path!r} has no study folder')
     return folder + '/'
+
+
+def dataset_folders(rows: List[Tuple[int, str]],
+                    data_root: str) -> List[str]:
+    """The folders the listed images' dataset lives in, which the output
+    may not lie inside.
+
+    For an image whose path has a ``MURA-v1.1`` folder, that folder (with
+    its CSVs: ``valid_labeled_studies.csv`` is the ground truth); for any
+    other image, its study folder.
+
+    Args:
+        rows (list[tuple[int, str]]): From :func:`read_image_list`.
+        data_root (str): Relative paths are joined to it.
+
+    Returns:
+        list[str]: Distinct folders, in order of first appearance.
+    """
+    folders: 'OrderedDict[str, None]' = OrderedDict()
+    for _, path in rows:
+        full = osp.normpath(path if osp.isabs(path) else osp.join(
+            data_root, path))
+        parts = full.split(osp.sep)
+        if MURA_FOLDER in parts[:-1]:
+            folder = osp.sep.join(parts[:parts.index(MURA_FOLDER) + 1])
+        else:
+            folder = osp.dirname(full)
+        folders[folder or '.'] = None
+    return list(folders)
 
 
 def evaluator_threshold(cfg: Config) -> float:
@@ -314,11 +354,21 @@ def write_predictions(path: str, predictions: List[Tuple[str, int]]) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    try:
+        rows = read_image_list(args.input_csv)
+        check_output(
+            args.output_csv,
+            [args.input_csv, args.config, args.checkpoint] +
+            dataset_folders(rows, args.data_root),
+            is_dir=False,
+            label='OUTPUT_CSV')
+    except (FileNotFoundError, ValueError) as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 1
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     try:
-        rows = read_image_list(args.input_csv)
         model = init_model(cfg, args.checkpoint, device=args.device)
         predictions = predict_studies(model, rows, args.data_root,
                                       args.batch_size)

@@ -42,6 +42,7 @@ from radplugins.datasets.transforms.flag_removal import (FILL_METHODS,
                                                          fill_regions,
                                                          regions_to_mask)
 from radplugins.datasets.transforms.loading import decode_radiograph
+from radplugins.utils import UnsafeOutputError, check_output
 
 REPORT_FILE = 'removed_flags.json'
 _COPIED_FILES = ('train_image_paths.csv', 'train_labeled_studies.csv',
@@ -96,18 +97,16 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def check_folders(input_dir: str, output_dir: str, overwrite: bool) -> None:
-    """Refuse an OUTPUT that is INPUT, lies inside it or contains it, and
-    a non-empty OUTPUT without ``overwrite``."""
+    """Refuse an OUTPUT that is INPUT, lies inside it or contains it, or is
+    a file (:func:`radplugins.utils.check_output`), and a non-empty OUTPUT
+    without ``overwrite``."""
     if not osp.isdir(osp.join(input_dir, MURA_FOLDER)):
         raise SystemExit(f'{input_dir}: no {MURA_FOLDER}/ folder in it')
-    src = osp.realpath(input_dir)
-    dst = osp.realpath(output_dir)
-    if dst == src or dst.startswith(src + osp.sep):
-        raise SystemExit(f'refusing to write into the input: {output_dir} '
-                         f'is inside {input_dir}')
-    if src.startswith(dst + osp.sep):
-        raise SystemExit(f'refusing to write around the input: {input_dir} '
-                         f'is inside {output_dir}')
+    try:
+        dst = check_output(output_dir, [input_dir], is_dir=True,
+                           label='--output')
+    except UnsafeOutputError as exc:
+        raise SystemExit(str(exc)) from None
     if osp.isdir(dst) and os.listdir(dst) and not overwrite:
         raise SystemExit(f'{output_dir} exists and is not empty; pass '
                          '--overwrite or choose another folder')

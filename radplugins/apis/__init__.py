@@ -6,14 +6,16 @@ from .disc_inference import (body_boxes_of, build_disc_pipeline, disc_key,
 from .inference import (apply_window, build_inference_pipeline,
                         inference_model, init_model, is_dicom_file,
                         list_image_files, load_image_any,
-                        positive_class_index, prediction_to_dict, read_dicom)
+                        mirrored_output_names, positive_class_index,
+                        prediction_to_dict, read_dicom)
 
 __all__ = [
     'body_boxes_of', 'build_disc_pipeline', 'disc_key',
     'disc_prediction_to_dict', 'inference_disc_volume', 'read_body_boxes',
     'apply_window', 'build_inference_pipeline', 'inference_model',
     'init_model', 'is_dicom_file', 'list_image_files', 'load_image_any',
-    'positive_class_index', 'prediction_to_dict', 'read_dicom'
+    'mirrored_output_names', 'positive_class_index', 'prediction_to_dict',
+    'read_dicom'
 ]
 from .feature_extraction import (build_split_loader, cache_path,  # noqa: E402
                                  dataset_fingerprint, empty_features,

@@ -12,7 +12,7 @@ Typical use::
 """
 import copy
 import os.path as osp
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -282,6 +282,57 @@ def list_image_files(inputs: Sequence[str]) -> List[str]:
         else:
             raise FileNotFoundError(f'input not found: {item}')
     return files
+
+
+def mirrored_output_names(
+        inputs: Sequence[str],
+        expand: Optional[Callable[[str], List[str]]] = None
+) -> List[Tuple[str, str]]:
+    """Pair every file to run on with the name its outputs get.
+
+    Outputs mirror the inputs: a file's name is its path relative to the
+    deepest folder that holds every input (a folder input counts as that
+    folder, a file input as the folder it lies in), extension kept. So a
+    folder's files keep their layout (``folder/sub/a.png`` gives
+    ``sub/a.png``), files named together in one folder keep their file
+    names, ``a.dcm`` and ``a.png`` stay apart, and files of the same name
+    in different folders keep their folders (``x/a.npy``, ``y/a.npy``).
+    Tools append their suffixes (``sub/a.png.json``); distinct names
+    never give the same output. A file reached twice (named and inside a
+    named folder, or through a link) is run once, under its first name.
+
+    Args:
+        inputs (Sequence[str]): Files and folders as given.
+        expand (callable, optional): Turns one input into its files;
+            default ``list_image_files([item])``.
+
+    Returns:
+        list[tuple[str, str]]: ``(path, output name)`` in input order.
+
+    Raises:
+        FileNotFoundError: If an input does not exist (from ``expand``).
+    """
+    if expand is None:
+        def expand(item: str) -> List[str]:
+            return list_image_files([item])
+
+    found = [(item, path) for item in inputs for path in expand(item)]
+    if not found:
+        return []
+    bases = [
+        osp.abspath(item) if osp.isdir(item) else osp.dirname(
+            osp.abspath(item)) for item in inputs
+    ]
+    root = osp.commonpath(bases)
+    pairs: List[Tuple[str, str]] = []
+    seen = set()
+    for _, path in found:
+        real = osp.realpath(path)
+        if real in seen:
+            continue
+        seen.add(real)
+        pairs.append((path, osp.relpath(osp.abspath(path), root)))
+    return pairs
 
 
 # ---------------------------------------------------------------------------

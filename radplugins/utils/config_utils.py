@@ -1,6 +1,6 @@
 """Helpers that edit a loaded config the way the command line asks."""
 import os.path as osp
-from typing import Any
+from typing import Any, List
 
 from mmengine.config import Config
 from mmengine.logging import print_log
@@ -52,6 +52,40 @@ def _replace_data_root(node: Any, data_root: str) -> int:
         for value in node:
             count += _replace_data_root(value, data_root)
     return count
+
+
+def _collect_data_roots(node: Any, found: List[str]) -> None:
+    """Append every non-empty ``data_root`` value below ``node``."""
+    if isinstance(node, dict):
+        value = node.get('data_root')
+        if isinstance(value, str) and value and value not in found:
+            found.append(value)
+        for child in node.values():
+            _collect_data_roots(child, found)
+    elif isinstance(node, (list, tuple)):
+        for child in node:
+            _collect_data_roots(child, found)
+
+
+def data_roots(cfg: Config) -> List[str]:
+    """The ``data_root`` of every dataset of the train/val/test loaders.
+
+    Tools that write files refuse an output inside these folders
+    (:func:`radplugins.utils.check_output`).
+
+    Args:
+        cfg (Config): The loaded config (after :func:`set_data_root`, if
+            the command line moved it).
+
+    Returns:
+        list[str]: Distinct non-empty data roots, in loader order.
+    """
+    found: List[str] = []
+    for name in _LOADERS:
+        loader = cfg.get(name)
+        if loader is not None:
+            _collect_data_roots(loader.get('dataset'), found)
+    return found
 
 
 def set_data_root(cfg: Config, data_root: str) -> int:

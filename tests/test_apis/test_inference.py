@@ -8,8 +8,9 @@ from pydicom.dataset import Dataset
 
 from radplugins.apis import (apply_window, build_inference_pipeline,
                              inference_model, init_model, list_image_files,
-                             load_image_any, positive_class_index,
-                             prediction_to_dict, read_dicom)
+                             load_image_any, mirrored_output_names,
+                             positive_class_index, prediction_to_dict,
+                             read_dicom)
 from tests.helpers import write_dicom
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -145,6 +146,45 @@ def test_list_image_files_walks_folders_sorted(tmp_path):
                    'z.txt']
     with pytest.raises(FileNotFoundError, match='nowhere'):
         list_image_files([str(tmp_path / 'nowhere')])
+
+
+def test_mirrored_output_names_keep_extensions_and_folders(tmp_path):
+    """Names written out by hand: what once collided (``a.dcm``/``a.png``/
+    ``a_2.png``; ``x/v.npy``/``y/v.npy``) stays apart."""
+    src = tmp_path / 'in'
+    (src / 'sub').mkdir(parents=True)
+    (tmp_path / 'other').mkdir()
+    for rel in ('in/a.dcm', 'in/a.png', 'in/a_2.png', 'in/sub/a.png',
+                'other/a.png'):
+        (tmp_path / rel).write_bytes(b'x')
+    (src / 'link.png').symlink_to(src / 'a.png')
+
+    def names(*inputs, **kwargs):
+        return [(osp.relpath(p, str(tmp_path)), n)
+                for p, n in mirrored_output_names(
+                    [str(i) for i in inputs], **kwargs)]
+
+    # One folder: its layout; the same file named again, or reached
+    # through a link, runs once.
+    assert names(src, src / 'a.png') == [
+        ('in/a.dcm', 'a.dcm'), ('in/a.png', 'a.png'),
+        ('in/a_2.png', 'a_2.png'), ('in/sub/a.png', 'sub/a.png')
+    ]
+    # A folder and a file elsewhere: below their common folder.
+    assert names(src / 'sub', tmp_path / 'other' / 'a.png') == [
+        ('in/sub/a.png', 'in/sub/a.png'), ('other/a.png', 'other/a.png')
+    ]
+    # Files named alone in one folder keep their file names.
+    assert names(src / 'a.png', src / 'a.dcm') == [('in/a.png', 'a.png'),
+                                                    ('in/a.dcm', 'a.dcm')]
+    # Volumes (not walked): same file name in two folders.
+    for folder in ('x', 'y'):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / 'v.npy').write_bytes(b'x')
+    assert names(tmp_path / 'x' / 'v.npy', tmp_path / 'y' / 'v.npy',
+                 expand=lambda item: [item]) == [('x/v.npy', 'x/v.npy'),
+                                                 ('y/v.npy', 'y/v.npy')]
+    assert mirrored_output_names([]) == []
 
 
 def test_inference_pipeline_drops_loading_step():

@@ -6,6 +6,7 @@ import sys
 
 import cv2
 import numpy as np
+import pytest
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(ROOT, 'tools', 'dataset_converters'))
@@ -83,12 +84,9 @@ def test_repeated_disc_names_both_rows_and_overwrites_nothing(tmp_path):
     assert (f"ValueError: {ann}:4: patient/level 'p1'/'L4-L5' repeats "
             f'{ann}:2 (both write volumes/p1_L4-L5.npy); one row per '
             'disc') in proc.stderr
-    # Line 2's volume is not overwritten by line 4's stack, and no
-    # discs.csv lists the disc twice.
-    np.testing.assert_array_equal(
-        np.load(tmp_path / 'out' / 'volumes' / 'p1_L4-L5.npy'),
-        extract_disc(stack, 199.5, 149.5, 0, 200, 6))
-    assert not (tmp_path / 'out' / 'discs.csv').exists()
+    # The repeat is found before anything is written: no volume is
+    # overwritten and no discs.csv lists the disc twice.
+    assert not (tmp_path / 'out').exists()
 
 
 def test_unreadable_stack_names_file_and_row(tmp_path):
@@ -112,3 +110,33 @@ def test_unreadable_stack_names_file_and_row(tmp_path):
         last = proc.stderr.strip().splitlines()[-1]
         assert last.startswith(f'ValueError: {tmp_path / name}: {reason}')
         assert last.endswith(f' ({ann}:3)'), last
+
+
+def test_tool_refuses_an_out_that_holds_its_annotations(tmp_path):
+    """``out/discs.csv --out out`` once overwrote its own annotations; a
+    stack inside --out is refused too. Nothing is written."""
+    (tmp_path / 'stacks').mkdir()
+    np.save(tmp_path / 'stacks' / 'stack.npy', band_stack())
+    ann = tmp_path / 'out' / 'discs.csv'
+    ann.parent.mkdir()
+    ann.write_text('patient,level,split,stack,cx,cy,angle,width,mid_slice\n'
+                   f'p1,L4-L5,train,{tmp_path / "stacks" / "stack.npy"},'
+                   '199.5,149.5,0,200,6\n')
+    before = ann.read_text()
+    proc = subprocess.run([
+        sys.executable, 'tools/dataset_converters/extract_disc_volumes.py',
+        str(ann), '--out',
+        str(tmp_path / 'out')
+    ], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert (f'error: refusing to write around the input: --out '
+            f'{tmp_path / "out"} contains the input file {ann}'
+            in proc.stderr), proc.stderr
+    assert ann.read_text() == before
+    assert not (tmp_path / 'out' / 'volumes').exists()
+    # The stack's folder as --out, in this process.
+    from extract_disc_volumes import main
+    with pytest.raises(SystemExit,
+                       match='contains the input file .*stack.npy'):
+        main([str(ann), '--out', str(tmp_path / 'stacks')])
+    assert not (tmp_path / 'stacks' / 'volumes').exists()

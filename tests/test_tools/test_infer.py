@@ -147,21 +147,25 @@ def test_infer_volumes_writes_csv_grades_and_rejects_nan(tmp_path, capsys):
         "lower_endplate": {"0": 0.8, "1": 0.2},
         "upper_marrow": {"0": 0.45, "1": 0.55},
         "lower_marrow": {"0": 0.9, "1": 0.1}},
-      "hotspots": ["disc_upper_endplate.png", "disc_lower_endplate.png",
-                   "disc_upper_marrow.png", "disc_lower_marrow.png"]
+      "hotspots": ["disc.npy.upper_endplate.png",
+                   "disc.npy.lower_endplate.png",
+                   "disc.npy.upper_marrow.png", "disc.npy.lower_marrow.png"]
     }""" % good)
 
     def no_constants(name):
         raise AssertionError(f'{name} is not JSON')
 
-    text = (out_dir / 'disc.json').read_text()
+    # Output names keep the input's extension (mirrored_output_names).
+    text = (out_dir / 'disc.npy.json').read_text()
     assert json.loads(text, parse_constant=no_constants) == expected
     # The NaN volume is named, skipped and fails the run; no JSON for it.
     assert code == 1
     assert (f'{nan}: skipped: ValueError: {nan}: disc volume has 1 '
             'non-finite values (NaN or inf), the first at index '
             '(3, 56, 112)') in err
-    assert not (out_dir / 'nan.json').exists()
+    assert not (out_dir / 'nan.npy.json').exists()
+    assert sorted(p.name for p in out_dir.iterdir() if
+                  p.suffix == '.json') == ['disc.npy.json']
 
 
 def test_infer_zoom_model_png_dicom_folder_and_a_bad_file(tmp_path):
@@ -184,11 +188,13 @@ def test_infer_zoom_model_png_dicom_folder_and_a_bad_file(tmp_path):
     assert 'broken.png' in proc.stderr
     assert not any(line.startswith(str(bad)) for line in
                    proc.stdout.splitlines())
-    assert not (out / 'broken.json').exists()
-    check_record(out / 'hand.json', (150, 110), 1)
-    rec = check_record(out / 'chest.json', (120, 160), 1)
+    assert not (out / 'broken.png.json').exists()
+    check_record(out / 'hand.png.json', (150, 110), 1)
+    rec = check_record(out / 'chest.dcm.json', (120, 160), 1)
     assert rec['input'] == str(dcm)
-    check_record(out / 'sub' / 'view.json', (100, 100), 1)
+    assert rec['overlay'] == 'chest.dcm.overlay.png'
+    # The folder's files keep their place below the inputs' common folder.
+    check_record(out / 'study' / 'sub' / 'view.png.json', (100, 100), 1)
     assert '3 of 4 image(s)' in proc.stdout
 
 
@@ -199,7 +205,7 @@ def test_infer_plain_classifier_has_no_boxes(tmp_path):
     out = tmp_path / 'out'
     proc = run_infer(PLAIN_CONFIG, ckpt, [png], out)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    rec = check_record(out / 'hand.json', (80, 60), 0)
+    rec = check_record(out / 'hand.png.json', (80, 60), 0)
     assert rec['roi_boxes'] == [] and rec['saliency_peak'] is None
 
 
@@ -222,3 +228,114 @@ def test_vis_zoom_writes_one_panel_per_image(tmp_path):
     panel = cv2.imread(str(out / files[0]))
     # Maps returned: four 96-px tiles; one zoom step.
     assert panel.shape == (2 * 16 + 96 + 16, 4 * 96, 3)
+
+
+def infer_main(*args):
+    """tools/infer.py's main in this process (faster than a subprocess)."""
+    from tests.helpers import load_tool
+    return load_tool('infer.py').main([str(a) for a in args] +
+                                      ['--device', 'cpu'])
+
+
+def file_contents(folder):
+    return {
+        str(p): p.read_bytes()
+        for p in sorted(folder.rglob('*')) if p.is_file()
+    }
+
+
+def test_infer_refuses_an_out_dir_that_is_inside_or_around_an_input(
+        tmp_path, capsys):
+    """Nothing is read or written: the inputs keep their bytes, exit 2."""
+    src = tmp_path / 'in'
+    (src / 'sub').mkdir(parents=True)
+    png = src / 'a.png'
+    cv2.imwrite(str(png), radiograph(40, 30, 0))
+    cv2.imwrite(str(src / 'sub' / 'b.png'), radiograph(30, 40, 1))
+    csv_path = tmp_path / 'discs' / 'discs.csv'
+    csv_path.parent.mkdir()
+    csv_path.write_text('volume,upper_body,lower_body\n')
+    (tmp_path / 'link').symlink_to(src)
+    before = file_contents(tmp_path)
+    cases = [
+        ([src], src, f'refusing to write into the input: --out-dir {src} '
+         f'is the input folder {src}'),
+        # A single file whose folder is the out dir.
+        ([png], src, f'refusing to write around the input: --out-dir {src} '
+         f'contains the input file {png}'),
+        ([src], src / 'sub', f'--out-dir {src / "sub"} lies inside the '
+         f'input folder {src}'),
+        ([src / 'sub'], tmp_path, f'--out-dir {tmp_path} contains the input '
+         f'folder {src / "sub"}'),
+        ([src], tmp_path / 'link' / 'out', 'lies inside the input folder'),
+        ([png, '--disc-csv', csv_path], csv_path.parent,
+         f'contains the input file {csv_path}'),
+        ([src], png, f'error: --out-dir {png} is an existing file, not a '
+         'folder'),
+    ]
+    for inputs, out_dir, message in cases:
+        status = infer_main(ZOOM_CONFIG, tmp_path / 'missing.pth', *inputs,
+                            '--out-dir', out_dir)
+        err = capsys.readouterr().err
+        assert status == 2, (inputs, out_dir, err)
+        assert message in err, err
+    assert file_contents(tmp_path) == before
+
+
+def test_infer_names_mirror_the_inputs_so_none_collide(tmp_path, capsys):
+    """``a.dcm``, ``a.png`` and ``a_2.png`` in one folder, the same name in
+    a subfolder and in another folder: five images, five JSON files, each
+    of its own image (told apart by their sizes)."""
+    ckpt = make_checkpoint(PLAIN_CONFIG, tmp_path / 'plain.pth')
+    src = tmp_path / 'in'
+    (src / 'sub').mkdir(parents=True)
+    (tmp_path / 'other').mkdir()
+    write_cr_dicom(src / 'a.dcm', radiograph(40, 50, 0).astype(np.uint16))
+    shapes = {'in/a.dcm': (40, 50)}
+    for i, rel in enumerate(['in/a.png', 'in/a_2.png', 'in/sub/a.png',
+                             'other/a.png']):
+        shapes[rel] = (30 + 4 * i, 60 - 4 * i)
+        cv2.imwrite(str(tmp_path / rel), radiograph(*shapes[rel], i))
+    out = tmp_path / 'out'
+    # The folder and a file named alone; the folder's a.png named twice
+    # (directly too) runs once.
+    assert infer_main(PLAIN_CONFIG, ckpt, src, tmp_path / 'other' / 'a.png',
+                      src / 'a.png', '--out-dir', out) == 0
+    stdout = capsys.readouterr().out
+    written = sorted(
+        str(p.relative_to(out)) for p in out.rglob('*.json'))
+    assert written == sorted(rel + '.json' for rel in shapes)
+    for rel, shape in shapes.items():
+        rec = check_record(out / (rel + '.json'), shape, 0)
+        assert osp.samefile(rec['input'], tmp_path / rel)
+        assert rec['overlay'] == osp.basename(rel) + '.overlay.png'
+    assert '5 of 5 image(s) written' in stdout
+
+
+def test_infer_volumes_of_the_same_name_in_two_folders(tmp_path, capsys):
+    """SpineNet inputs: ``x/v.npy`` and ``y/v.npy`` give two JSON files
+    (they once both wrote ``v.json``)."""
+    from mmengine.runner import save_checkpoint
+    spine_config = osp.join(ROOT, 'tests', 'data',
+                            'tiny_spinenet_synthetic-spine.py')
+    model = init_model(spine_config)
+    ckpt = str(tmp_path / 'spine.pth')
+    save_checkpoint(dict(state_dict=model.state_dict()), ckpt)
+    rng = np.random.default_rng(0)
+    volumes = {}
+    for folder in ('x', 'y'):
+        (tmp_path / folder).mkdir()
+        volumes[folder] = rng.random((9, 112, 224), dtype=np.float32)
+        np.save(tmp_path / folder / 'v.npy', volumes[folder])
+    out = tmp_path / 'out'
+    assert infer_main(spine_config, ckpt, tmp_path / 'x' / 'v.npy',
+                      tmp_path / 'y' / 'v.npy', '--out-dir', out,
+                      '--cfg-options', 'model.hotspot_cfg.num_aug=1') == 0
+    assert '2 of 2 volume(s) written' in capsys.readouterr().out
+    for folder in ('x', 'y'):
+        with open(out / folder / 'v.npy.json') as f:
+            rec = json.load(f)
+        assert rec['input'] == str(tmp_path / folder / 'v.npy')
+        assert rec['hotspots'] and all(
+            osp.isfile(out / folder / p) for p in rec['hotspots'])
+        assert rec['hotspots'][0].startswith('v.npy.')

@@ -199,3 +199,59 @@ def test_study_models_get_one_sample_per_study_cut_to_num_views(
     assert [s for s, _ in predictions] == list(
         OrderedDict.fromkeys(osp.dirname(p) + '/' for _, p in images))
     assert {label for _, label in predictions} <= {0, 1}
+
+
+def test_output_may_not_replace_an_input_or_the_dataset(tmp_path, capsys):
+    """The image list, the ground truth next to it, the config, a study
+    folder's file: all refused before anything is loaded, and intact."""
+    from tests.helpers import write_mura_fixture
+    write_mura_fixture(str(tmp_path))
+    mura = tmp_path / 'MURA-v1.1'
+    image_list = mura / 'valid_image_paths.csv'
+    truth = mura / 'valid_labeled_studies.csv'
+    other = tmp_path / 'elsewhere' / 'study'
+    other.mkdir(parents=True)
+    (other / 'x.png').write_bytes(b'not read')
+    odd_list = tmp_path / 'odd.csv'
+    odd_list.write_text(f'{other / "x.png"}\n')
+    config = tmp_path / 'config.py'
+    config.write_text(f'_base_ = [{CONFIG!r}]\n')
+    before = {p: p.read_bytes() for p in tmp_path.rglob('*') if p.is_file()}
+    cases = [
+        (image_list, image_list,
+         f'OUTPUT_CSV {image_list} is the input file {image_list}'),
+        (image_list, truth, f'OUTPUT_CSV {truth} lies inside the input '
+         f'folder {mura}'),
+        (image_list, mura / 'new' / 'preds.csv', 'lies inside the input'),
+        (image_list, config, f'OUTPUT_CSV {config} is the input file '
+         f'{config}'),
+        (odd_list, other / 'preds.csv', f'lies inside the input folder '
+         f'{other}'),
+        (image_list, tmp_path / 'elsewhere',
+         f'OUTPUT_CSV {tmp_path / "elsewhere"} is an existing folder'),
+    ]
+    tool = load_tool()
+    for input_csv, output_csv, message in cases:
+        status = tool.main([
+            str(input_csv),
+            str(output_csv), '--config',
+            str(config), '--checkpoint',
+            str(tmp_path / 'missing.pth'), '--data-root',
+            str(tmp_path)
+        ])
+        err = capsys.readouterr().err
+        assert status == 1, (output_csv, err)
+        assert message in err, err
+    after = {p: p.read_bytes() for p in tmp_path.rglob('*') if p.is_file()}
+    assert after == before
+
+
+def test_dataset_folders():
+    tool = load_tool()
+    rows = [(1, 'MURA-v1.1/valid/XR_HAND/p1/s1/a.png'),
+            (2, 'MURA-v1.1/train/XR_HAND/p2/s1/a.png'),
+            (3, '/abs/MURA-v1.1/valid/XR_WRIST/p3/s1/b.png'),
+            (4, 'plain/p4/s1/c.png')]
+    assert tool.dataset_folders(rows, '/data') == [
+        '/data/MURA-v1.1', '/abs/MURA-v1.1', '/data/plain/p4/s1'
+    ]

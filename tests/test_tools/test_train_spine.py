@@ -64,7 +64,7 @@ def test_train_then_test_with_hotspots(spine_root, tmp_path):
         '--disc-csv', csv_path, '--out-dir',
         str(out_dir), '--cfg-options', 'model.hotspot_cfg.num_aug=2'
     ])
-    name = osp.basename(volume)[:-4]
+    name = osp.basename(volume)  # outputs keep the extension
     with open(out_dir / f'{name}.json') as f:
         record = json.load(f)
     assert record['intensity_normalised'] is True
@@ -106,7 +106,7 @@ def test_train_then_test_with_hotspots(spine_root, tmp_path):
         '--tasks', 'lower_marrow', '--out',
         str(tmp_path / 'vis')
     ])
-    assert osp.isfile(tmp_path / 'vis' / f'{name}_lower_marrow.png')
+    assert osp.isfile(tmp_path / 'vis' / f'{name}.lower_marrow.png')
 
 
 def test_test_py_stops_on_a_nan_volume_naming_file_and_row(spine_root,

@@ -1,7 +1,7 @@
 import pytest
 from mmengine.config import Config
 
-from radplugins.utils import set_data_root
+from radplugins.utils import data_roots, set_data_root
 
 
 def test_sets_every_dataset_including_wrapped_ones():
@@ -49,3 +49,22 @@ def test_moves_coco_evaluator_ann_files_under_the_old_root():
     assert cfg.val_evaluator.ann_file == '/new/' + ann
     # Not under the old root: the user's own file stays.
     assert cfg.test_evaluator[0].ann_file == '/elsewhere/a.json'
+
+
+def test_data_roots_lists_every_loader_once_in_order():
+    cfg = Config(
+        dict(
+            train_dataloader=dict(
+                dataset=dict(
+                    type='ConcatDataset',
+                    datasets=[
+                        dict(data_root='a'),
+                        dict(type='RepeatDataset',
+                             dataset=dict(data_root='b'))
+                    ])),
+            val_dataloader=dict(dataset=dict(data_root='a')),
+            test_dataloader=dict(dataset=dict(data_root='')),
+            other=dict(dataset=dict(data_root='not a loader'))))
+    assert data_roots(cfg) == ['a', 'b']
+    set_data_root(cfg, '/new')
+    assert data_roots(cfg) == ['/new']

@@ -16,7 +16,9 @@ a region ``crop_scale * width`` wide (so that about 40 % of each vertebra
 shows above and below), resized to 112 x 224, and the 9 slices around the
 mid-sagittal one are kept (slices outside the stack are zero, as the
 dataset pads narrow discs). Writes ``OUT/volumes/*.npy`` and
-``OUT/discs.csv``.
+``OUT/discs.csv``. ``OUT`` may not contain the annotation CSV or a stack
+(``radplugins.utils.check_output``): ``ann/discs.csv --out ann`` would
+overwrite its own input, so it is refused before anything is written.
 
 Example::
 
@@ -35,6 +37,7 @@ from radplugins.datasets.spine import read_array
 from radplugins.datasets.synthetic.spine_generator import (DISC_HEIGHT,
                                                            DISC_WIDTH,
                                                            SPINE_TASKS)
+from radplugins.utils import UnsafeOutputError, check_output
 
 REQUIRED = ('patient', 'level', 'split', 'stack', 'cx', 'cy', 'angle',
             'width', 'mid_slice')
@@ -99,56 +102,71 @@ def extract_disc(stack: np.ndarray, cx: float, cy: float, angle: float,
     return out
 
 
-def main() -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('annotations')
-    parser.add_argument('--out', required=True)
+    parser.add_argument(
+        '--out',
+        required=True,
+        help='folder for volumes/ and discs.csv; may not contain the '
+        'annotation CSV or a stack')
     parser.add_argument('--crop-scale', type=float, default=1.2)
-    args = parser.parse_args()
-    os.makedirs(osp.join(args.out, 'volumes'), exist_ok=True)
+    args = parser.parse_args(argv)
     base = osp.dirname(osp.abspath(args.annotations))
-    rows_out = []
-    stacks = {}
-    disc_rows = {}  # output volume -> the row that writes it
     with open(args.annotations, newline='') as f:
         reader = csv.DictReader(f)
         missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
         if missing:
             raise ValueError(f'{args.annotations}: missing columns {missing}')
-        for i, row in enumerate(reader, start=2):
-            where = f'{args.annotations}:{i}'
-            # Two rows for one disc would overwrite its volume and list it
-            # twice in discs.csv.
-            name = f"{row['patient']}_{row['level']}.npy"
-            other = disc_rows.setdefault(name, where)
-            if other != where:
-                raise ValueError(
-                    f"{where}: patient/level {row['patient']!r}/"
-                    f"{row['level']!r} repeats {other} (both write "
-                    f'volumes/{name}); one row per disc')
-            path = row['stack'] if osp.isabs(row['stack']) else osp.join(
-                base, row['stack'])
-            if path not in stacks:
-                try:
-                    stacks = {path: load_stack(path)}  # one in memory
-                except (OSError, ValueError) as exc:
-                    raise type(exc)(f'{exc} ({where})') from exc
+        rows = list(reader)
+    paths = [
+        row['stack'] if osp.isabs(row['stack']) else osp.join(
+            base, row['stack']) for row in rows
+    ]
+    try:
+        check_output(args.out, [args.annotations] + sorted(set(paths)),
+                     is_dir=True, label='--out')
+    except UnsafeOutputError as exc:
+        raise SystemExit(f'error: {exc}')
+    # Two rows for one disc would overwrite its volume and list it twice in
+    # discs.csv: refused before anything is written.
+    disc_rows = {}  # output volume -> the row that writes it
+    for i, row in enumerate(rows, start=2):
+        where = f'{args.annotations}:{i}'
+        name = f"{row['patient']}_{row['level']}.npy"
+        other = disc_rows.setdefault(name, where)
+        if other != where:
+            raise ValueError(
+                f"{where}: patient/level {row['patient']!r}/"
+                f"{row['level']!r} repeats {other} (both write "
+                f'volumes/{name}); one row per disc')
+    os.makedirs(osp.join(args.out, 'volumes'), exist_ok=True)
+    rows_out = []
+    stacks = {}
+    for i, (row, path) in enumerate(zip(rows, paths), start=2):
+        where = f'{args.annotations}:{i}'
+        if path not in stacks:
             try:
-                geometry = [float(row[k]) for k in ('cx', 'cy', 'angle',
-                                                    'width')]
-                mid = int(row['mid_slice'])
-            except ValueError as e:
-                raise ValueError(f'{where}: bad geometry ({e})') from e
-            if geometry[3] <= 0 or not 0 <= mid < stacks[path].shape[0]:
-                raise ValueError(f'{where}: width {geometry[3]} or '
-                                 f'mid_slice {mid} out of range')
-            volume = extract_disc(stacks[path], *geometry, mid,
-                                  args.crop_scale)
-            np.save(osp.join(args.out, 'volumes', name), volume)
-            out = {k: row[k] for k in ('patient', 'level', 'split')}
-            out['volume'] = f'volumes/{name}'
-            out.update({t: row.get(t, '') for t in SPINE_TASKS})
-            rows_out.append(out)
+                stacks = {path: load_stack(path)}  # one stack in memory
+            except (OSError, ValueError) as exc:
+                raise type(exc)(f'{exc} ({where})') from exc
+        try:
+            geometry = [float(row[k]) for k in ('cx', 'cy', 'angle',
+                                                'width')]
+            mid = int(row['mid_slice'])
+        except ValueError as e:
+            raise ValueError(f'{where}: bad geometry ({e})') from e
+        if geometry[3] <= 0 or not 0 <= mid < stacks[path].shape[0]:
+            raise ValueError(f'{where}: width {geometry[3]} or '
+                             f'mid_slice {mid} out of range')
+        volume = extract_disc(stacks[path], *geometry, mid,
+                              args.crop_scale)
+        name = f"{row['patient']}_{row['level']}.npy"
+        np.save(osp.join(args.out, 'volumes', name), volume)
+        out = {k: row[k] for k in ('patient', 'level', 'split')}
+        out['volume'] = f'volumes/{name}'
+        out.update({t: row.get(t, '') for t in SPINE_TASKS})
+        rows_out.append(out)
     with open(osp.join(args.out, 'discs.csv'), 'w', newline='') as f:
         writer = csv.DictWriter(
             f, fieldnames=['patient', 'level', 'split', 'volume'] +

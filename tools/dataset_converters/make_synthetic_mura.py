@@ -26,6 +26,7 @@ from typing import Dict
 
 from radplugins.datasets.synthetic import (SyntheticMuraConfig,
                                            generate_synthetic_mura)
+from radplugins.utils import UnsafeOutputError, check_output
 
 # High-resolution radiographs with small lesions (about 8 % of the long
 # side, a few pixels once shrunk to 224): what zooming is for.
@@ -64,7 +65,7 @@ def field_docs() -> Dict[str, str]:
     return docs
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv=None) -> argparse.Namespace:
     defaults = SyntheticMuraConfig()
     docs = field_docs()
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -103,11 +104,16 @@ def parse_args() -> argparse.Namespace:
         else:
             parser.add_argument(flag, type=type(value), default=None,
                                 help=f'{help_text} (default {value})')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
-def main() -> None:
-    args = parse_args()
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    try:
+        # It reads nothing; the guard still refuses an --out that is a file.
+        check_output(args.out, [], is_dir=True, label='--out')
+    except UnsafeOutputError as exc:
+        raise SystemExit(f'error: {exc}')
     params = dict(PRESETS[args.preset])
     for f in fields(SyntheticMuraConfig):
         value = getattr(args, f.name)

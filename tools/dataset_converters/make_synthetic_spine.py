@@ -22,9 +22,10 @@ from dataclasses import fields
 
 from radplugins.datasets.synthetic import (SyntheticSpineConfig,
                                            generate_synthetic_spine)
+from radplugins.utils import UnsafeOutputError, check_output
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--out', required=True, help='output folder')
     for f in fields(SyntheticSpineConfig):
@@ -44,11 +45,16 @@ def parse_args() -> argparse.Namespace:
         default=default,
         help='share of patients per split, summing to 1 (default '
         f'{" ".join(map(str, default))})')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
-def main() -> None:
-    args = parse_args()
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    try:
+        # It reads nothing; the guard still refuses an --out that is a file.
+        check_output(args.out, [], is_dir=True, label='--out')
+    except UnsafeOutputError as exc:
+        raise SystemExit(f'error: {exc}')
     cfg = SyntheticSpineConfig(**{
         f.name: getattr(args, f.name)
         for f in fields(SyntheticSpineConfig) if hasattr(args, f.name)

@@ -1,10 +1,16 @@
 """Write evidence-hotspot strips (SpineNet Fig. 3) for disc volumes.
 
 For each volume (``.npy``/``.npz``, ``(S, 112, 224)``, S <= 9) one PNG per
-task: slices 2 and 8 on top, the task's evidence hotspot (K augmentations,
-mapped back) below. The volume goes through the config's test pipeline
-(zero-padding to nine slices; intensity normalisation when ``--disc-csv``
-gives its vertebral-body boxes) and the model's data preprocessor, as in
+task, ``<name>.<task>.png``: slices 2 and 8 on top, the task's evidence
+hotspot (K augmentations, mapped back) below. ``<name>`` is the volume's
+file name with its extension, below the folders that tell same-named
+volumes apart (as ``tools/infer.py`` names its outputs:
+``radplugins.apis.mirrored_output_names``). ``--out`` may not be, lie
+inside or contain an input (``radplugins.utils.check_output``).
+
+The volume goes through the config's test pipeline (zero-padding to nine
+slices; intensity normalisation when ``--disc-csv`` gives its
+vertebral-body boxes) and the model's data preprocessor, as in
 ``tools/test.py``; without ``--disc-csv`` volumes are used as stored.
 
 Example::
@@ -24,11 +30,13 @@ import cv2
 import radplugins  # noqa: F401
 from radplugins.apis import (body_boxes_of, build_disc_pipeline,
                              disc_prediction_to_dict, inference_disc_volume,
-                             init_model, read_body_boxes)
+                             init_model, mirrored_output_names,
+                             read_body_boxes)
+from radplugins.utils import UnsafeOutputError, check_output
 from radplugins.visualization import hotspot_strip
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config')
     parser.add_argument('checkpoint')
@@ -46,13 +54,22 @@ def parse_args() -> argparse.Namespace:
         '--disc-csv',
         help='dataset CSV giving each volume its vertebral-body boxes '
         '(volume, upper_body, lower_body)')
-    parser.add_argument('--out', required=True)
+    parser.add_argument(
+        '--out',
+        required=True,
+        help='folder for the PNGs (not an input, nor inside or around one)')
     parser.add_argument('--device', default='cpu')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
-def main() -> int:
-    args = parse_args()
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        check_output(args.out, args.volumes + [args.disc_csv], is_dir=True,
+                     label='--out')
+    except UnsafeOutputError as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 2
     boxes = read_body_boxes(args.disc_csv) if args.disc_csv else {}
     model = init_model(args.config, args.checkpoint, args.device)
     model.hotspot_cfg.update(
@@ -60,7 +77,8 @@ def main() -> int:
         target=args.target)
     pipeline = build_disc_pipeline(model.cfg)
     os.makedirs(args.out, exist_ok=True)
-    for path in args.volumes:
+    for path, name in mirrored_output_names(args.volumes,
+                                            expand=lambda item: [item]):
         try:
             bodies = body_boxes_of(path, boxes, args.disc_csv)
         except LookupError as exc:
@@ -72,11 +90,11 @@ def main() -> int:
         sample, volume = inference_disc_volume(model, pipeline, path, bodies)
         # Grades as the dataset CSV writes them (Pfirrmann 1-5).
         grades = disc_prediction_to_dict(sample, model.tasks)['predictions']
-        name = osp.splitext(osp.basename(path))[0]
+        os.makedirs(osp.dirname(osp.join(args.out, name)), exist_ok=True)
         for j, task in enumerate(args.tasks):
             strip = hotspot_strip(volume, sample.hotspots[j].numpy(),
                                   [s - 1 for s in args.slices])
-            out = osp.join(args.out, f'{name}_{task}.png')
+            out = osp.join(args.out, f'{name}.{task}.png')
             cv2.imwrite(out, strip)
             print(f'{out}: {task} predicted {grades[task]}')
     return 0

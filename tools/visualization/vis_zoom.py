@@ -37,7 +37,8 @@ from mmpretrain.registry import DATASETS, TRANSFORMS
 
 import radplugins  # noqa: F401  registers the plugin
 from radplugins.apis import init_model, load_image_any
-from radplugins.utils import set_data_root
+from radplugins.utils import (UnsafeOutputError, check_output, data_roots,
+                              set_data_root)
 from radplugins.visualization import (render_attention_panel,
                                       render_zoom_panel, sample_to_panel_args,
                                       save_image)
@@ -58,7 +59,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--out-dir',
         default='work_dirs/vis_zoom',
-        help='folder for the PNGs (default: work_dirs/vis_zoom)')
+        help='folder for the PNGs (default: work_dirs/vis_zoom); not '
+        'inside the data root, nor around it')
     parser.add_argument(
         '--ground-truth',
         help="boxes JSON to draw (dashed); 'auto' for the synthetic set's "
@@ -135,6 +137,14 @@ def main(argv=None) -> int:
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    roots = [args.data_root] if args.data_root is not None else \
+        data_roots(cfg)
+    gt_file = args.ground_truth if args.ground_truth != 'auto' else None
+    try:
+        check_output(args.out_dir, roots + [gt_file], is_dir=True,
+                     label='--out-dir')
+    except UnsafeOutputError as exc:
+        raise SystemExit(f'error: {exc}')
     model = init_model(cfg, args.checkpoint, args.device)
     if hasattr(model, 'return_maps'):
         model.return_maps = True
