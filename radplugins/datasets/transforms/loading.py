@@ -15,6 +15,7 @@ _PNG_END = b'IEND\xaeB`\x82'
 _JPEG_SOI = b'\xff\xd8'
 _JPEG_EOI = b'\xff\xd9'
 _JPEG_SOS = b'\xff\xda'
+_EXIF_ORIENTATION = 274
 # Bytes read from the end of a file to find its end marker.
 _END_PROBE = 64
 # DCT-scaled JPEG decoding: factor -> (gray flag, colour flag).
@@ -77,22 +78,65 @@ def file_truncation(path: str) -> Optional[str]:
         return find_truncation(f.read())
 
 
-def jpeg_shape(content: bytes, path: str) -> Tuple[int, int]:
-    """``(height, width)`` of a JPEG from its header, without decoding it.
+def jpeg_header(content: bytes, path: str) -> Tuple[Tuple[int, int], int]:
+    """A JPEG's stored ``(height, width)`` and EXIF orientation, from its
+    header, without decoding it.
 
     Args:
         content (bytes): The encoded file.
         path (str): Name used in error messages.
 
     Returns:
-        tuple[int, int]: The image's height and width.
+        tuple: ``((height, width), orientation)``; the orientation is 1
+        (as stored) when the file has none or an invalid one.
     """
     try:
         with Image.open(io.BytesIO(content)) as image:
             width, height = image.size
+            orientation = image.getexif().get(_EXIF_ORIENTATION, 1)
     except (OSError, SyntaxError) as err:
         raise OSError(f'{path}: cannot read the JPEG header ({err})') from err
-    return height, width
+    if orientation not in range(1, 9):
+        orientation = 1
+    return (height, width), orientation
+
+
+def jpeg_shape(content: bytes, path: str) -> Tuple[int, int]:
+    """``(height, width)`` of a JPEG as viewers show it (after its EXIF
+    orientation), from its header.
+
+    Args:
+        content (bytes): The encoded file.
+        path (str): Name used in error messages.
+
+    Returns:
+        tuple[int, int]: The displayed image's height and width.
+    """
+    (height, width), orientation = jpeg_header(content, path)
+    return (width, height) if orientation >= 5 else (height, width)
+
+
+def apply_exif_orientation(img: np.ndarray, orientation: int) -> np.ndarray:
+    """Turn a decoded image as its EXIF orientation tag says viewers show
+    it (TIFF/EXIF tag 274: 2 mirror, 3 rotate 180, 4 flip, 5 transpose,
+    6 rotate 90 clockwise, 7 transverse, 8 rotate 90 anticlockwise).
+
+    Args:
+        img (np.ndarray): ``(H, W)`` or ``(H, W, C)`` as stored.
+        orientation (int): The tag's value, 1 to 8.
+
+    Returns:
+        np.ndarray: The image as displayed (a contiguous array).
+    """
+    if orientation in (2, 4):
+        img = img[:, ::-1] if orientation == 2 else img[::-1]
+    elif orientation == 3:
+        img = img[::-1, ::-1]
+    elif orientation in (5, 7):
+        img = np.swapaxes(img if orientation == 5 else img[::-1, ::-1], 0, 1)
+    elif orientation in (6, 8):
+        img = np.rot90(img, k=-1 if orientation == 6 else 1)
+    return np.ascontiguousarray(img)
 
 
 def jpeg_reduction(long_side: int, max_long_side: int) -> int:
@@ -115,7 +159,8 @@ def jpeg_reduction(long_side: int, max_long_side: int) -> int:
 def decode_radiograph(content: bytes,
                       path: str,
                       reduction: int = 1,
-                      gray: bool = False) -> np.ndarray:
+                      gray: bool = False,
+                      orientation: Optional[int] = None) -> np.ndarray:
     """Decode image bytes without changing bit depth or channel count.
 
     PNG and JPEG files are checked for their end marker first
@@ -129,6 +174,10 @@ def decode_radiograph(content: bytes,
             size (8-bit; gray with ``gray``, else BGR). Defaults to 1 (the
             file as it is).
         gray (bool): With ``reduction``, decode to one channel.
+        orientation (int, optional): The JPEG's EXIF orientation if the
+            caller has read it (:func:`jpeg_header`); read here when None.
+            A JPEG comes out as viewers show it, the frame its annotations
+            are drawn in.
 
     Returns:
         np.ndarray: ``(H, W)``, ``(H, W, 3)`` BGR or ``(H, W, 4)`` BGRA, of
@@ -145,7 +194,9 @@ def decode_radiograph(content: bytes,
     if reduction == 1:
         flag = cv2.IMREAD_UNCHANGED
     elif reduction in _REDUCED_FLAGS:
-        flag = _REDUCED_FLAGS[reduction][0 if gray else 1]
+        # The orientation is applied below, once, for every decode mode.
+        flag = _REDUCED_FLAGS[reduction][0 if gray else 1] | \
+            cv2.IMREAD_IGNORE_ORIENTATION
     else:
         raise ValueError(
             f'reduction must be 1, 2, 4 or 8, got {reduction!r}')
@@ -153,6 +204,10 @@ def decode_radiograph(content: bytes,
     if img is None or img.size == 0:
         raise OSError(f'{path}: cannot decode image (corrupt file or '
                       'unsupported format)')
+    if content.startswith(_JPEG_SOI):
+        if orientation is None:
+            orientation = jpeg_header(content, path)[1]
+        img = apply_exif_orientation(img, orientation)
     return img
 
 
@@ -213,7 +268,9 @@ class LoadRadiograph(BaseTransform):
     Everything downstream then treats the shrunk image as the original:
     ``ori_shape`` is its shape, and box annotations already in the results
     (every ``gt_*_boxes`` key, in the file's pixels) are scaled with it.
-    ``file_shape`` keeps the file's own shape. When the results carry
+    ``file_shape`` keeps the file's own shape. A JPEG with an EXIF
+    orientation is turned the way viewers (and annotation tools) show it,
+    at any size. When the results carry
     ``ann_shape`` (the image size an annotation file gives), a file of
     another size is an error, since its boxes would not fit it.
 
@@ -272,13 +329,15 @@ class LoadRadiograph(BaseTransform):
         if not fileio.exists(path, backend_args=self.backend_args):
             raise FileNotFoundError(f'image not found: {path}')
         content = fileio.get(path, backend_args=self.backend_args)
-        file_shape = None
-        reduction = 1
-        if self.max_long_side is not None and content.startswith(_JPEG_SOI):
-            file_shape = jpeg_shape(content, path)
-            reduction = jpeg_reduction(max(file_shape), self.max_long_side)
+        file_shape, orientation, reduction = None, None, 1
+        if content.startswith(_JPEG_SOI):
+            stored, orientation = jpeg_header(content, path)
+            file_shape = stored[::-1] if orientation >= 5 else stored
+            if self.max_long_side is not None:
+                reduction = jpeg_reduction(max(stored), self.max_long_side)
         img = decode_radiograph(content, path, reduction,
-                                gray=self.channels == 1)
+                                gray=self.channels == 1,
+                                orientation=orientation)
         if file_shape is None:
             file_shape = img.shape[:2]
         img = to_channels(img, self.channels, path)
@@ -316,6 +375,7 @@ class LoadRadiograph(BaseTransform):
 
 
 __all__ = [
-    'LoadRadiograph', 'decode_radiograph', 'file_truncation',
-    'find_truncation', 'jpeg_reduction', 'jpeg_shape', 'to_channels'
+    'LoadRadiograph', 'apply_exif_orientation', 'decode_radiograph',
+    'file_truncation', 'find_truncation', 'jpeg_header', 'jpeg_reduction',
+    'jpeg_shape', 'to_channels'
 ]

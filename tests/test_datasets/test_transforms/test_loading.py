@@ -172,3 +172,34 @@ def test_annotation_size_must_match_the_file(tmp_path):
             dict(img_path=str(tmp_path / 'big.jpg'), ann_shape=(500, 400)))
     with pytest.raises(ValueError, match='max_long_side must be a positive'):
         TRANSFORMS.build(dict(type='LoadRadiograph', max_long_side=0))
+
+
+@pytest.mark.parametrize('max_long_side', [None, 40])
+@pytest.mark.parametrize('orientation', range(1, 9))
+def test_jpeg_exif_orientation_is_applied_as_viewers_do(
+        tmp_path, orientation, max_long_side):
+    """Against Pillow's exif_transpose: the pixels, the shape, and a box
+    annotated on the displayed image, at full and reduced decoding."""
+    from PIL import Image, ImageOps
+    stored = np.full((120, 80), 30, np.uint8)
+    stored[10:40, 5:25] = 220  # an off-centre block shows any turn
+    exif = Image.Exif()
+    exif[274] = orientation
+    path = tmp_path / 'o.jpg'
+    Image.fromarray(stored).save(path, quality=95, exif=exif)
+    with Image.open(path) as image:
+        shown = np.asarray(ImageOps.exif_transpose(image).convert('L'))
+    out = TRANSFORMS.build(
+        dict(type='LoadRadiograph', channels=1,
+             max_long_side=max_long_side))(
+                 dict(img_path=str(path), ann_shape=shown.shape))
+    assert out['file_shape'] == shown.shape
+    if max_long_side is None:
+        assert out['img'].shape == shown.shape
+        assert np.abs(out['img'].astype(int) - shown).max() <= 2
+    else:
+        # Decoded at 1/2 (ceil(120 / 2) >= 40 > ceil(120 / 4)) and shrunk.
+        expected = cv2.resize(shown, out['img'].shape[::-1],
+                              interpolation=cv2.INTER_AREA)
+        assert max(out['img'].shape) == 40
+        assert np.abs(out['img'].astype(int) - expected).mean() < 6
