@@ -147,3 +147,21 @@ def test_vis_zoom_writes_one_panel_per_image(tmp_path):
     panel = cv2.imread(str(out / files[0]))
     # Maps returned: four 96-px tiles; one zoom step.
     assert panel.shape == (2 * 16 + 96 + 16, 4 * 96, 3)
+
+
+def test_infer_refuses_a_checkpoint_of_another_model(tmp_path):
+    """A checkpoint without the head would classify with a random one."""
+    import torch
+    state = init_model(PLAIN_CONFIG).state_dict()
+    ckpt = tmp_path / 'backbone.pth'
+    torch.save(dict(state_dict={k: v for k, v in state.items()
+                                if not k.startswith('head.')}), ckpt)
+    png = tmp_path / 'hand.png'
+    cv2.imwrite(str(png), radiograph(80, 60, 3))
+    out = tmp_path / 'out'
+    proc = run_infer(PLAIN_CONFIG, str(ckpt), [png], out)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert f'error: {ckpt} does not fit the model (ImageClassifier): ' \
+        '2 missing key(s)' in proc.stderr
+    assert 'Traceback' not in proc.stderr
+    assert not (out / 'hand.json').exists()
