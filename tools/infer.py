@@ -54,7 +54,7 @@ import radplugins  # noqa: F401  registers the plugin
 from radplugins.apis import (build_inference_pipeline, inference_model,
                              init_model, load_image_any,
                              mirrored_output_names, prediction_to_dict)
-from radplugins.utils import UnsafeOutputError, check_output
+from radplugins.utils import CheckpointError, UnsafeOutputError, check_output
 from radplugins.visualization import render_overlay, save_image
 
 
@@ -157,7 +157,11 @@ def run_volumes(args: argparse.Namespace, cfg: Config) -> int:
     except (OSError, ValueError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 2
-    model = init_model(cfg, args.checkpoint, args.device)
+    try:
+        model = init_model(cfg, args.checkpoint, args.device)
+    except CheckpointError as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 2
     model.hotspot_cfg['enabled'] = True
     pipeline = build_disc_pipeline(cfg)
     os.makedirs(args.out_dir, exist_ok=True)
@@ -227,7 +231,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
-    model = init_model(cfg, args.checkpoint, args.device)
+    try:
+        model = init_model(cfg, args.checkpoint, args.device)
+    except CheckpointError as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return 2
     pipeline, channels = build_inference_pipeline(cfg)
     names = model.dataset_meta.get('classes')
     failed: List[str] = []

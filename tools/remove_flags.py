@@ -29,6 +29,7 @@ import os.path as osp
 import shutil
 import sys
 import time
+import warnings
 from typing import Dict, List
 
 import cv2
@@ -42,7 +43,8 @@ from radplugins.datasets.transforms.flag_removal import (FILL_METHODS,
                                                          fill_regions,
                                                          regions_to_mask)
 from radplugins.datasets.transforms.loading import decode_radiograph
-from radplugins.utils import UnsafeOutputError, check_output
+from radplugins.utils import (CheckpointError, UnsafeOutputError,
+                              check_output, load_model_checkpoint)
 
 REPORT_FILE = 'removed_flags.json'
 _COPIED_FILES = ('train_image_paths.csv', 'train_labeled_studies.csv',
@@ -176,9 +178,49 @@ def main(argv=None) -> int:
         return _remove_flags(args)
 
 
+def init_flag_detector(config: str, checkpoint: str,
+                       device: str) -> torch.nn.Module:
+    """MMDetection's ``init_detector``, loading the checkpoint checked.
+
+    ``init_detector`` loads weights non-strictly: a Faster R-CNN checkpoint
+    on a Mask R-CNN config would leave a random mask head whose masks get
+    filled. Here the model is built without weights and the checkpoint
+    loaded by :func:`radplugins.utils.load_model_checkpoint`; the class
+    names come from the checkpoint's meta as ``init_detector`` takes them.
+
+    Args:
+        config (str): Detector config file.
+        checkpoint (str): Its checkpoint.
+        device (str): Where to run.
+
+    Returns:
+        torch.nn.Module: The detector in eval mode, with ``dataset_meta``.
+
+    Raises:
+        CheckpointError: If the checkpoint cannot be read or does not fit.
+    """
+    from mmdet.apis import init_detector
+    # Without a checkpoint it warns that it falls back to COCO's class
+    # names (the checkpoint's replace them below); it resets the warning
+    # filters itself, so the warning is recorded and dropped.
+    with warnings.catch_warnings(record=True):
+        model = init_detector(config, None, device=device)
+    meta = load_model_checkpoint(model, checkpoint).get('meta') or {}
+    if meta.get('dataset_meta'):
+        model.dataset_meta.update(
+            {k.lower(): v
+             for k, v in meta['dataset_meta'].items()})
+    elif 'CLASSES' in meta:  # checkpoints of MMDetection 2.x
+        model.dataset_meta['classes'] = meta['CLASSES']
+    return model
+
+
 def _remove_flags(args: argparse.Namespace) -> int:
-    from mmdet.apis import inference_detector, init_detector
-    model = init_detector(args.config, args.checkpoint, device=args.device)
+    from mmdet.apis import inference_detector
+    try:
+        model = init_flag_detector(args.config, args.checkpoint, args.device)
+    except CheckpointError as exc:
+        raise SystemExit(f'error: {exc}')
     class_names = list(model.dataset_meta['classes'])
     unknown = set(args.classes) - set(class_names)
     if unknown:

@@ -10,12 +10,11 @@ Examples::
 import argparse
 
 from mmengine.config import Config, ConfigDict
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
 import radplugins  # noqa: F401
-from radplugins.utils import (add_runner_args, apply_runner_args,
-                              setup_cpu_distributed,
+from radplugins.engine import build_runner
+from radplugins.utils import (CheckpointError, add_runner_args,
+                              apply_runner_args, setup_cpu_distributed,
                               teardown_distributed)
 
 
@@ -71,9 +70,12 @@ def main() -> None:
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
     setup_cpu_distributed(cfg, args.launcher)
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
-        else RUNNERS.build(cfg)
-    runner.test()
+    try:
+        # Checks that checkpoints fit the model (load_from, --resume).
+        runner = build_runner(cfg)
+        runner.test()
+    except CheckpointError as exc:
+        raise SystemExit(f'error: {exc}')
     teardown_distributed()
 
 

@@ -11,15 +11,14 @@ Examples::
 import argparse
 
 from mmengine.config import Config
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
 # Registers radplugins and its safe checkpoint loading before the config
 # is read; configs also import it through custom_imports.
 import radplugins  # noqa: F401
-from radplugins.utils import (add_runner_args, apply_runner_args,
-                              check_amp_available, setup_cpu_distributed,
-                              teardown_distributed)
+from radplugins.engine import build_runner
+from radplugins.utils import (CheckpointError, add_runner_args,
+                              apply_runner_args, check_amp_available,
+                              setup_cpu_distributed, teardown_distributed)
 
 
 def parse_args() -> argparse.Namespace:
@@ -71,9 +70,12 @@ def main() -> None:
     check_amp_available(args.amp)
     cfg = merge_args(Config.fromfile(args.config), args)
     setup_cpu_distributed(cfg, args.launcher)
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
-        else RUNNERS.build(cfg)
-    runner.train()
+    try:
+        # Checks that checkpoints fit the model (load_from, --resume).
+        runner = build_runner(cfg)
+        runner.train()
+    except CheckpointError as exc:
+        raise SystemExit(f'error: {exc}')
     teardown_distributed()
 
 

@@ -5,8 +5,9 @@
 # Random initialisation by default (nothing is downloaded). To start from a
 # COCO-pretrained detector, pass a local checkpoint:
 #   --cfg-options load_from=/path/to/faster_rcnn_r50_fpn_1x_coco.pth
-# (its 80-class box head is skipped with a shape-mismatch warning), and
-# freeze BN statistics again: model.backbone.norm_eval=True.
+# (its 80-class classifier and box regressor do not fit the 2 classes and
+# keep their initial values: load_from_allow_missing below), and freeze BN
+# statistics again: model.backbone.norm_eval=True.
 _base_ = [
     'mmdet::_base_/models/faster-rcnn_r50_fpn.py',
     '../_base_/datasets/synthetic-flag-implant_detection.py',
@@ -30,3 +31,9 @@ model = dict(
 optim_wrapper = dict(optimizer=dict(lr=0.0025))
 auto_scale_lr = dict(enable=False, base_batch_size=2)
 load_from = None
+# Parameters a load_from checkpoint may lack or hold with another shape
+# (a COCO detector's class-specific layers); anything else that does not
+# fit is an error (radplugins.engine.CheckpointCheckedRunner).
+load_from_allow_missing = [
+    'roi_head.bbox_head.fc_cls.', 'roi_head.bbox_head.fc_reg.'
+]

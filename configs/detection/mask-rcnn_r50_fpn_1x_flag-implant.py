@@ -20,3 +20,10 @@ model = dict(
 optim_wrapper = dict(optimizer=dict(lr=0.0025))
 auto_scale_lr = dict(enable=False, base_batch_size=2)
 load_from = None
+# A COCO Mask R-CNN's class-specific layers do not fit the 2 classes and
+# keep their initial values; anything else that does not fit is an error
+# (radplugins.engine.CheckpointCheckedRunner).
+load_from_allow_missing = [
+    'roi_head.bbox_head.fc_cls.', 'roi_head.bbox_head.fc_reg.',
+    'roi_head.mask_head.conv_logits.'
+]

@@ -19,10 +19,10 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
 from mmpretrain.registry import DATASETS, MODELS, TRANSFORMS
 
 from ..datasets.transforms.loading import decode_radiograph, to_channels
+from ..utils.checkpoint_loading import load_model_checkpoint
 
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
 DICOM_EXTENSIONS = ('.dcm', '.dicom')
@@ -357,7 +357,9 @@ def init_model(config: Union[str, Config],
 
     The config's top-level ``data_preprocessor`` is merged into the model
     as the runner does, the weights are loaded strictly (a checkpoint that
-    does not fit the config is an error, not a half-random model) and the
+    does not fit the config is an error naming the file and its first
+    missing, unexpected or differently shaped keys, not a half-random
+    model; see :func:`radplugins.utils.load_model_checkpoint`) and the
     model is put in eval mode. ``model.dataset_meta['classes']`` comes from
     the checkpoint's meta, else from the config's dataset.
 
@@ -369,6 +371,10 @@ def init_model(config: Union[str, Config],
 
     Returns:
         torch.nn.Module: The model, with ``cfg`` and ``dataset_meta``.
+
+    Raises:
+        CheckpointError: If the checkpoint cannot be read or does not fit
+            the model.
     """
     cfg = Config.fromfile(config) if isinstance(config, str) else \
         copy.deepcopy(config)
@@ -379,8 +385,7 @@ def init_model(config: Union[str, Config],
     model = MODELS.build(model_cfg)
     dataset_meta = None
     if checkpoint is not None:
-        ckpt = load_checkpoint(
-            model, checkpoint, map_location='cpu', strict=True)
+        ckpt = load_model_checkpoint(model, checkpoint)
         dataset_meta = (ckpt.get('meta') or {}).get('dataset_meta')
     if not dataset_meta or 'classes' not in dataset_meta:
         classes = _dataset_classes(cfg)

@@ -218,6 +218,29 @@ def test_inference_model_on_a_decoded_dicom(tmp_path):
     assert out['saliency_peak'] == out['saliency_peaks'][0]
 
 
+def test_init_model_refuses_a_checkpoint_of_another_model(tmp_path):
+    """infer.py, mura_predict.py, feature_svm.py and the visualisers load
+    through init_model: another model's weights are an error naming the
+    file and the first keys, not a half-random classifier."""
+    import torch
+
+    from radplugins.utils import CheckpointError
+    state = init_model(CONFIG).state_dict()
+    state = {k: v for k, v in state.items() if not k.startswith('head.')}
+    state['apn.fc.weight'] = torch.zeros(3)
+    path = tmp_path / 'other.pth'
+    torch.save(dict(state_dict=state), path)
+    with pytest.raises(CheckpointError) as err:
+        init_model(CONFIG, str(path))
+    message = str(err.value)
+    assert message.startswith(f'{path} does not fit the model '
+                              '(ZoomInClassifier): 2 missing key(s) (the '
+                              'model has them, the file does not): '
+                              'head.fc.weight, head.fc.bias; 1 unexpected '
+                              'key(s) (the file has them, the model does '
+                              'not): apn.fc.weight')
+
+
 def test_positive_class_index():
     assert positive_class_index(('negative', 'positive')) == 1
     assert positive_class_index(('Positive', 'negative')) == 0

@@ -339,3 +339,21 @@ def test_infer_volumes_of_the_same_name_in_two_folders(tmp_path, capsys):
         assert rec['hotspots'] and all(
             osp.isfile(out / folder / p) for p in rec['hotspots'])
         assert rec['hotspots'][0].startswith('v.npy.')
+
+
+def test_infer_refuses_a_checkpoint_of_another_model(tmp_path):
+    """A checkpoint without the head would classify with a random one."""
+    import torch
+    state = init_model(PLAIN_CONFIG).state_dict()
+    ckpt = tmp_path / 'backbone.pth'
+    torch.save(dict(state_dict={k: v for k, v in state.items()
+                                if not k.startswith('head.')}), ckpt)
+    png = tmp_path / 'hand.png'
+    cv2.imwrite(str(png), radiograph(80, 60, 3))
+    out = tmp_path / 'out'
+    proc = run_infer(PLAIN_CONFIG, str(ckpt), [png], out)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert f'error: {ckpt} does not fit the model (ImageClassifier): ' \
+        '2 missing key(s)' in proc.stderr
+    assert 'Traceback' not in proc.stderr
+    assert not (out / 'hand.json').exists()

@@ -255,3 +255,33 @@ def test_dataset_folders():
     assert tool.dataset_folders(rows, '/data') == [
         '/data/MURA-v1.1', '/abs/MURA-v1.1', '/data/plain/p4/s1'
     ]
+
+
+def test_checkpoint_of_another_model_fails_naming_it(tmp_path, capsys):
+    """Weights that leave the head random are refused, not predicted with."""
+    import torch
+
+    from radplugins.apis import init_model
+    from tests.helpers import write_synthetic_mura
+    data_root = write_synthetic_mura(str(tmp_path / 'mura'))
+    images = read_lines(osp.join(data_root, 'MURA-v1.1',
+                                 'valid_image_paths.csv'))
+    csv_path = tmp_path / 'input.csv'
+    csv_path.write_text(''.join(osp.join(data_root, p) + '\n'
+                                for p in images))
+    state = init_model(CONFIG).state_dict()
+    ckpt = tmp_path / 'backbone.pth'
+    torch.save(dict(state_dict={k: v for k, v in state.items()
+                                if not k.startswith('head.')}), ckpt)
+    out = tmp_path / 'out.csv'
+    status = load_tool().main([
+        str(csv_path), str(out), '--config', CONFIG, '--checkpoint',
+        str(ckpt)
+    ])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err.startswith(
+        f'error: {ckpt} does not fit the model (ImageClassifier): 2 missing '
+        'key(s) (the model has them, the file does not): head.fc.weight, '
+        'head.fc.bias.')
+    assert not osp.exists(out)

@@ -192,3 +192,91 @@ def test_distributed_train_and_test_on_two_processes(trained, data_root,
         single_metrics['mura/study/num_studies']
     assert dist_metrics['mura/image/num_images'] == \
         single_metrics['mura/image/num_images']
+
+
+def failed(proc):
+    """The tool exited non-zero with a one-line error, no traceback."""
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    assert 'Traceback' not in proc.stderr, proc.stderr[-6000:]
+    return proc.stderr
+
+
+def weights_of(path, drop=(), add=None):
+    """A bare state dict from a checkpoint, some keys dropped or added."""
+    state = load_state(path)['state_dict']
+    state = {k: v for k, v in state.items() if not k.startswith(drop)}
+    state.update(add or {})
+    return state
+
+
+def test_test_tool_refuses_a_checkpoint_of_another_model(
+        trained, data_root, tmp_path):
+    work_dir, _ = trained
+    other = tmp_path / 'other.pth'
+    torch.save(dict(state_dict=weights_of(
+        work_dir / 'epoch_2.pth', drop=('head.', ),
+        add={'neck.fc.weight': torch.zeros(2, 2)})), other)
+    proc = run([
+        sys.executable, 'tools/test.py', CONFIG, str(other), '--work-dir',
+        str(tmp_path / 'test'), '--data-root', data_root
+    ], check=False)
+    stderr = failed(proc)
+    assert f'error: {other} does not fit the model (ImageClassifier): ' \
+        '2 missing key(s) (the model has them, the file does not): ' \
+        'head.fc.weight, head.fc.bias; 1 unexpected key(s) (the file has ' \
+        'them, the model does not): neck.fc.weight' in stderr
+    assert 'Use the config it was trained with.' in stderr
+    assert 'mura/study/kappa' not in proc.stdout + stderr
+
+
+def test_test_tool_names_an_empty_checkpoint(data_root, tmp_path):
+    empty = tmp_path / 'epoch_9.pth'
+    empty.write_bytes(b'')
+    proc = run([
+        sys.executable, 'tools/test.py', CONFIG, str(empty), '--work-dir',
+        str(tmp_path / 'test'), '--data-root', data_root
+    ], check=False)
+    assert f'error: {empty}: empty or truncated checkpoint file (0 bytes)' \
+        in failed(proc)
+
+
+def test_resume_from_weights_only_checkpoint_suggests_load_from(
+        trained, data_root, tmp_path):
+    work_dir, _ = trained
+    weights = tmp_path / 'weights.pth'
+    torch.save(weights_of(work_dir / 'epoch_1.pth'), weights)
+    proc = run([
+        sys.executable, 'tools/train.py', CONFIG, '--work-dir',
+        str(tmp_path / 'run'), '--data-root', data_root, '--resume',
+        str(weights)
+    ], check=False)
+    assert (f'error: {weights}: not a training checkpoint (it has no '
+            'meta.epoch, meta.iter, message_hub, optimizer), so --resume '
+            'cannot continue a run from it. To start a new run from its '
+            f'weights, pass it as --cfg-options load_from={weights} '
+            'instead of --resume.') in failed(proc)
+
+
+def test_load_from_without_the_head_needs_the_configs_allowance(
+        trained, data_root, tmp_path):
+    work_dir, _ = trained
+    backbone = tmp_path / 'backbone.pth'
+    torch.save(dict(state_dict=weights_of(work_dir / 'epoch_2.pth',
+                                          drop=('head.', ))), backbone)
+    common = ['--cfg-options', f'load_from={backbone}',
+              'train_cfg.max_epochs=1']
+    proc = run([
+        sys.executable, 'tools/train.py', CONFIG, '--work-dir',
+        str(tmp_path / 'refused'), '--data-root', data_root, *common
+    ], check=False)
+    stderr = failed(proc)
+    assert f'error: {backbone} does not fit the model' in stderr
+    assert "load_from_allow_missing=['head.']" in stderr
+    assert not osp.exists(tmp_path / 'refused' / 'epoch_1.pth')
+
+    proc = train(tmp_path / 'allowed', data_root, *common,
+                 "load_from_allow_missing=['head.']")
+    log = proc.stdout + proc.stderr
+    assert f'{backbone}: allowed differences from the model: 2 missing ' \
+        'key(s)' in log
+    assert osp.isfile(tmp_path / 'allowed' / 'epoch_1.pth')

@@ -222,6 +222,33 @@ def test_remove_flags_dry_run_and_real_run(trained, data_root, tmp_path,
     assert changed > 0
 
 
+def test_remove_flags_refuses_a_box_detectors_checkpoint_for_masks(
+        data_root, tmp_path):
+    """A Faster R-CNN checkpoint on a Mask R-CNN config would leave a random
+    mask head whose masks get filled: the checkpoint is refused, naming the
+    file and the mask head's keys, before anything is written."""
+    import torch
+    from mmdet.registry import MODELS
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        faster = MODELS.build(Config.fromfile(CONFIGS['faster']).model)
+    path = tmp_path / 'faster.pth'
+    torch.save(dict(state_dict=faster.state_dict(),
+                    meta=dict(dataset_meta=dict(
+                        classes=('flag', 'implant')))), path)
+    out = tmp_path / 'clean'
+    with pytest.raises(SystemExit) as exc:
+        remove_flags(CONFIGS['mask'], path, '--input', data_root,
+                     '--output', out)
+    message = str(exc.value)
+    assert message.startswith(f'error: {path} does not fit the model '
+                              '(MaskRCNN): ')
+    assert 'missing key(s) (the model has them, the file does not): ' \
+        'roi_head.mask_head.' in message
+    assert not out.exists()
+
+
 def test_remove_flags_fills_predicted_masks_not_their_boxes():
     """A mask detector's flags become polygons that rasterise back to the
     predicted masks, so only the marker's own pixels are filled."""

@@ -6,7 +6,8 @@ import torch
 from mmcv.ops import batched_nms
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
-from mmengine.runner.checkpoint import load_checkpoint
+
+from radplugins.utils.checkpoint_loading import load_model_checkpoint
 
 from .box_voting_det_tta import BoxVotingDetTTAModel
 
@@ -80,12 +81,9 @@ class EdgeRefinedDetTTAModel(BoxVotingDetTTAModel):
                     'exist: train the refiner first (configs/detection/'
                     'box-edge-refiner_*.py) or point tta_model.'
                     'refiner_checkpoint at its checkpoint')
-            load_checkpoint(
-                self.refiner,
-                refiner_checkpoint,
-                map_location='cpu',
-                strict=True,
-                logger='current')
+            # Its weights only: a checkpoint of another refiner (or of the
+            # detector) is an error naming the file and the keys.
+            load_model_checkpoint(self.refiner, refiner_checkpoint)
         self.refiner.eval()
         self.refine_rounds = refine_rounds
 

@@ -111,6 +111,22 @@ def test_checkpoint_is_loaded_and_bad_settings_are_named(tmp_path):
         build(duplicate_iou_thr=1.5)
 
 
+def test_a_refiner_checkpoint_that_does_not_fit_is_named(tmp_path):
+    """A checkpoint of a refiner for other classes (or of anything else)
+    is refused, naming the file and the keys, not half loaded."""
+    from radplugins.utils import CheckpointError
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        other = MODELS.build(dict(REFINER, num_classes=3))
+    path = tmp_path / 'other_refiner.pth'
+    torch.save(dict(state_dict=other.state_dict()), path)
+    with pytest.raises(CheckpointError) as err:
+        build(refiner_checkpoint=str(path))
+    message = str(err.value)
+    assert message.startswith(f'{path} does not fit the model '
+                              '(BoxEdgeRefiner): ')
+    assert 'shape mismatch' in message
+
+
 def test_boxes_refined_onto_one_outline_are_merged(monkeypatch):
     # The refiner moves four boxes to: A (flag), A shifted by 0.5 px (flag,
     # IoU 0.905 with A, lower score: a duplicate), A again as an implant
