@@ -102,8 +102,8 @@ def test_baseline_then_zoom_then_test_split(tmp_path):
     run([
         sys.executable, 'tools/test.py', zoom,
         str(tmp_path / 'zoom' / 'epoch_1.pth'), '--work-dir',
-        str(work), '--data-root', data_root, '--out', str(out), '--cfg-options',
-        *FAST
+        str(work), '--data-root', data_root, '--out', str(out),
+        '--cfg-options', *FAST
     ])
     with open(out, 'rb') as f:
         preds = pickle.load(f)
