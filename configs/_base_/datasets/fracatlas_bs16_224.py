@@ -78,17 +78,5 @@ val_dataloader = dict(
 val_evaluator = dict(type='MuraKappa', levels=('image', ))
 
 test_dataloader = dict(
-    batch_size=batch_size,
-    num_workers=2,
-    persistent_workers=True,
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        split='test',
-        body_parts=body_parts,
-        skip_corrupt=skip_corrupt,
-        test_mode=True,
-        pipeline=test_pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=False),
-)
+    val_dataloader, dataset=dict(val_dataloader['dataset'], split='test'))
 test_evaluator = val_evaluator
