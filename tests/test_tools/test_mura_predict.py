@@ -199,3 +199,11 @@ def test_study_models_get_one_sample_per_study_cut_to_num_views(
     assert [s for s, _ in predictions] == list(
         OrderedDict.fromkeys(osp.dirname(p) + '/' for _, p in images))
     assert {label for _, label in predictions} <= {0, 1}
+
+
+def test_image_list_with_a_byte_order_mark(tmp_path):
+    path = tmp_path / 'images.csv'
+    path.write_text('MURA-v1.1/valid/XR_HAND/patient1/study1_negative/'
+                    'image1.png\n', encoding='utf-8-sig')
+    assert load_tool().read_image_list(str(path)) == [
+        (1, 'MURA-v1.1/valid/XR_HAND/patient1/study1_negative/image1.png')]

@@ -110,7 +110,7 @@ def main() -> None:
     rows_out = []
     stacks = {}
     disc_rows = {}  # output volume -> the row that writes it
-    with open(args.annotations, newline='') as f:
+    with open(args.annotations, newline='', encoding='utf-8-sig') as f:
         reader = csv.DictReader(f)
         missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
         if missing:
