@@ -123,7 +123,9 @@ class MuraDataset(BaseDataset):
     Each sample dict holds ``img_path``, ``gt_label``, ``body_part``,
     ``patient_id``, ``study_id`` (unique over the whole set, e.g.
     ``'train/XR_WRIST/patient00006/study1_positive'``) and ``view_idx``
-    (0-based position of the image inside its study, in CSV order). Pass
+    (0-based position of the image inside its study, in CSV order) and
+    ``csv_row`` (``'.../train_image_paths.csv:ROW'``, for error messages
+    such as :func:`check_dataset`'s). Pass
     ``study_id`` and ``body_part`` through ``PackInputs(meta_keys=...)`` so
     :class:`MuraKappa` can aggregate views to studies.
 
@@ -313,6 +315,7 @@ class MuraDataset(BaseDataset):
                         patient_id=patient,
                         study_id=study_id,
                         view_idx=view_idx,
+                        csv_row=f'{csv_path}:{row}',
                         _rel_path=img_rel))
 
         self.num_skipped = len(missing)
