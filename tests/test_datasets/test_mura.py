@@ -248,3 +248,20 @@ def test_csvs_with_a_byte_order_mark(mura_root):
         mura_root, 'MURA-v1.1/train/XR_WRIST/patient00001/study1_positive/'
         'image1.png')
     assert first['study_id'] == 'train/XR_WRIST/patient00001/study1_positive'
+
+
+def test_dicom_listed_in_the_csv_is_loaded(mura_root):
+    from tests.helpers import write_dicom
+    base = osp.join(mura_root, 'MURA-v1.1')
+    rel = 'MURA-v1.1/train/XR_WRIST/patient00002/study1_negative/image1'
+    os.remove(osp.join(mura_root, rel + '.png'))
+    write_dicom(osp.join(mura_root, rel + '.dcm'),
+                np.full((48, 64), 1000, np.uint16))
+    csv_path = osp.join(base, 'train_image_paths.csv')
+    text = open(csv_path).read().replace(rel + '.png', rel + '.dcm')
+    open(csv_path, 'w').write(text)
+    ds = build(mura_root, pipeline=[dict(type='LoadRadiograph')])
+    (index, ) = [i for i in range(len(ds))
+                 if ds.get_data_info(i)['img_path'].endswith('.dcm')]
+    img = ds[index]['img']
+    assert img.shape == (48, 64, 3) and img.dtype == np.float32
