@@ -104,7 +104,7 @@ def read_image_list(csv_path: str) -> List[Tuple[int, str]]:
     if not osp.isfile(csv_path):
         raise FileNotFoundError(f'input CSV not found: {csv_path}')
     rows: List[Tuple[int, str]] = []
-    with open(csv_path, newline='') as f:
+    with open(csv_path, newline='', encoding='utf-8-sig') as f:
         for row, fields in enumerate(csv.reader(f), start=1):
             fields = [x.strip() for x in fields]
             if not any(fields):

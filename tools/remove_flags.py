@@ -28,6 +28,7 @@ import os
 import os.path as osp
 import shutil
 import sys
+import tempfile
 import time
 import warnings
 from typing import Dict, List
@@ -122,7 +123,7 @@ def list_images(input_dir: str) -> List[str]:
                             f'{split}_image_paths.csv')
         if not osp.isfile(csv_path):
             continue
-        with open(csv_path, newline='') as f:
+        with open(csv_path, newline='', encoding='utf-8-sig') as f:
             for row_no, row in enumerate(csv.reader(f), 1):
                 if not row or not row[0].strip():
                     raise SystemExit(f'{csv_path}:{row_no}: empty row')
@@ -169,13 +170,54 @@ def detections_to_regions(pred, class_names, classes, score_thr) -> list:
     return regions
 
 
+def move_into_place(tmp_dir: str, output_dir: str) -> None:
+    """Move a finished temporary folder to ``output_dir``.
+
+    A missing or empty OUTPUT is replaced by the folder in one rename; into
+    an existing one (``--overwrite``) each file is moved, replacing a file
+    of the same name and leaving the others.
+
+    Args:
+        tmp_dir (str): The finished folder, on OUTPUT's file system.
+        output_dir (str): The final folder.
+    """
+    if osp.isdir(output_dir) and not os.listdir(output_dir):
+        os.rmdir(output_dir)
+    if not osp.exists(output_dir):
+        os.replace(tmp_dir, output_dir)
+        return
+    for root, _, names in os.walk(tmp_dir):
+        dst_root = osp.join(output_dir, osp.relpath(root, tmp_dir))
+        os.makedirs(dst_root, exist_ok=True)
+        for name in names:
+            os.replace(osp.join(root, name), osp.join(dst_root, name))
+    shutil.rmtree(tmp_dir)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     check_folders(args.input, args.output, args.overwrite)
-    # The detector sets MMDetection as the default scope; restore the
-    # caller's afterwards (main() also runs inside other programs).
-    with DefaultScope.overwrite_default_scope('mmdet'):
-        return _remove_flags(args)
+    # Everything is written to a temporary folder next to OUTPUT and moved
+    # into place at the end: a run that fails partway (an unreadable
+    # image, an interrupt) leaves no half-written OUTPUT behind.
+    parent = osp.dirname(osp.abspath(args.output))
+    os.makedirs(parent, exist_ok=True)
+    tmp_dir = tempfile.mkdtemp(
+        prefix=f'.{osp.basename(osp.abspath(args.output))}.partial-',
+        dir=parent)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp_dir, 0o777 & ~umask)  # mkdtemp's 0o700 would stay
+    try:
+        # The detector sets MMDetection as the default scope; restore the
+        # caller's afterwards (main() also runs inside other programs).
+        with DefaultScope.overwrite_default_scope('mmdet'):
+            code = _remove_flags(args, tmp_dir)
+        move_into_place(tmp_dir, args.output)
+    finally:
+        if osp.isdir(tmp_dir):
+            shutil.rmtree(tmp_dir)
+    return code
 
 
 def init_flag_detector(config: str, checkpoint: str,
@@ -215,7 +257,8 @@ def init_flag_detector(config: str, checkpoint: str,
     return model
 
 
-def _remove_flags(args: argparse.Namespace) -> int:
+def _remove_flags(args: argparse.Namespace, out_dir: str) -> int:
+    """Detect, fill and write everything into ``out_dir``."""
     from mmdet.apis import inference_detector
     try:
         model = init_flag_detector(args.config, args.checkpoint, args.device)
@@ -247,19 +290,18 @@ def _remove_flags(args: argparse.Namespace) -> int:
             continue
         mask = regions_to_mask(regions, img.shape[:2], args.margin, src)
         cleaned = fill_regions(img, mask, args.method, args.ring_width)
-        dst = osp.join(args.output, rel)
+        dst = osp.join(out_dir, rel)
         os.makedirs(osp.dirname(dst), exist_ok=True)
         if not cv2.imwrite(dst, cleaned):
             raise SystemExit(f'could not write {dst}')
 
-    os.makedirs(args.output, exist_ok=True)
     if not args.dry_run:
         for name in _COPIED_FILES:
             path = osp.join(args.input, MURA_FOLDER, name)
             if osp.isfile(path):
-                shutil.copyfile(path,
-                                osp.join(args.output, MURA_FOLDER, name))
-    with open(osp.join(args.output, REPORT_FILE), 'w') as f:
+                os.makedirs(osp.join(out_dir, MURA_FOLDER), exist_ok=True)
+                shutil.copyfile(path, osp.join(out_dir, MURA_FOLDER, name))
+    with open(osp.join(out_dir, REPORT_FILE), 'w') as f:
         json.dump(
             dict(
                 config=args.config,

@@ -6,6 +6,7 @@ Examples::
     python tools/train.py CONFIG --resume                # latest in work_dir
     python tools/train.py CONFIG --resume work_dirs/x/epoch_3.pth
     python tools/train.py CONFIG --data-root /data/mura  # real MURA-v1.1
+    python tools/train.py CONFIG --check-data   # every file loads first
     bash tools/dist_train.sh CONFIG 2                    # 2 processes
 """
 import argparse
@@ -38,6 +39,12 @@ def parse_args() -> argparse.Namespace:
         action='store_true',
         help='skip validation during training')
     parser.add_argument(
+        '--check-data',
+        action='store_true',
+        help='before the first epoch, load every training and validation '
+        'file once and stop with a list of all that fail '
+        '(CheckDatasetHook)')
+    parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
         help='scale the lr by the actual total batch size')
@@ -62,6 +69,12 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.load_from = args.resume
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
+    if args.check_data and not any(
+            h.get('type') == 'CheckDatasetHook'
+            for h in cfg.get('custom_hooks') or []):
+        cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
+            dict(type='CheckDatasetHook')
+        ]
     return apply_runner_args(cfg, args)
 
 

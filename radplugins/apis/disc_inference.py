@@ -61,7 +61,7 @@ def read_body_boxes(csv_path: str) -> Dict[str, BodyBoxes]:
         raise FileNotFoundError(f'{csv_path}: disc CSV not found')
     root = osp.dirname(osp.abspath(csv_path))
     boxes: Dict[str, BodyBoxes] = {}
-    with open(csv_path, newline='') as f:
+    with open(csv_path, newline='', encoding='utf-8-sig') as f:
         reader = csv.DictReader(f)
         missing = [
             c for c in ('volume', 'upper_body', 'lower_body')

@@ -1,4 +1,5 @@
 """Datasets and transforms, registered in MMPretrain's registries."""
+from .dataset_check import check_dataset
 from .fracatlas import (FRACATLAS_BODY_PARTS, FracAtlasDataset,
                         fracatlas_split)
 from .mura import MURA_BODY_PARTS, MuraDataset, normalize_body_part
@@ -7,7 +8,7 @@ from .spine import NUM_DISC_SLICES, SpineDiscDataset
 from .transforms import *  # noqa: F401,F403
 
 __all__ = [
-    'FRACATLAS_BODY_PARTS', 'FracAtlasDataset', 'fracatlas_split',
-    'MURA_BODY_PARTS', 'MuraDataset', 'MuraStudyDataset', 'NUM_DISC_SLICES',
-    'SpineDiscDataset', 'normalize_body_part'
+    'FRACATLAS_BODY_PARTS', 'FracAtlasDataset', 'check_dataset',
+    'fracatlas_split', 'MURA_BODY_PARTS', 'MuraDataset', 'MuraStudyDataset',
+    'NUM_DISC_SLICES', 'SpineDiscDataset', 'normalize_body_part'
 ]

@@ -165,7 +165,8 @@ class FracAtlasDataset(BaseDataset):
     :class:`MuraKappa` works unchanged), ``body_part`` (one of
     :data:`FRACATLAS_BODY_PARTS`; several parts in one image are
     ``'mixed'``), ``view`` (e.g. ``'frontal+lateral'``), ``hardware`` and
-    ``multiscan`` (0/1), ``ann_shape`` (``(h, w)`` the COCO file gives) and,
+    ``multiscan`` (0/1), ``csv_row`` (``'.../dataset.csv:ROW'``, for error
+    messages), ``ann_shape`` (``(h, w)`` the COCO file gives) and,
     for :class:`ZoomLocalization`, ``gt_abnormal_boxes`` (``(K, 4)``
     float32 ``x1, y1, x2, y2`` in the file's pixels), ``gt_abnormal_kinds``
     (``'fracture'`` per box) and ``gt_flag_boxes`` (always empty: FracAtlas
@@ -465,7 +466,7 @@ class FracAtlasDataset(BaseDataset):
                 view='+'.join(v for v in FRACATLAS_VIEWS if flags[v]),
                 hardware=flags['hardware'],
                 multiscan=flags['multiscan'],
-                _where=info['where'])
+                csv_row=info['where'])
             if self.with_boxes:
                 entry = boxes.get(image_id)
                 box_list = entry['boxes'] if entry else []
@@ -496,7 +497,7 @@ class FracAtlasDataset(BaseDataset):
         drop them with a log when ``skip_corrupt``."""
         kept, bad = [], []
         for sample in data_list:
-            where = sample.pop('_where')
+            where = sample['csv_row']
             reason = file_truncation(sample['img_path'])
             if reason is None:
                 kept.append(sample)

@@ -10,6 +10,8 @@ from mmengine.logging import print_log
 from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
 
+from .transforms.loading import file_truncation
+
 MURA_BODY_PARTS = ('XR_ELBOW', 'XR_FINGER', 'XR_FOREARM', 'XR_HAND',
                    'XR_HUMERUS', 'XR_SHOULDER', 'XR_WRIST')
 MURA_SPLITS = ('train', 'valid')
@@ -121,7 +123,9 @@ class MuraDataset(BaseDataset):
     Each sample dict holds ``img_path``, ``gt_label``, ``body_part``,
     ``patient_id``, ``study_id`` (unique over the whole set, e.g.
     ``'train/XR_WRIST/patient00006/study1_positive'``) and ``view_idx``
-    (0-based position of the image inside its study, in CSV order). Pass
+    (0-based position of the image inside its study, in CSV order) and
+    ``csv_row`` (``'.../train_image_paths.csv:ROW'``, for error messages
+    such as :func:`check_dataset`'s). Pass
     ``study_id`` and ``body_part`` through ``PackInputs(meta_keys=...)`` so
     :class:`MuraKappa` can aggregate views to studies.
 
@@ -132,6 +136,12 @@ class MuraDataset(BaseDataset):
             (``'XR_WRIST'`` or ``'wrist'``). Defaults to all seven.
         skip_missing (bool): Skip images whose file does not exist and log
             how many were skipped, instead of raising. Defaults to False.
+        skip_corrupt (bool): Skip images whose file is empty or truncated
+            (its PNG/JPEG end marker is missing; every listed file is
+            checked when the dataset is built, reading only its ends) and
+            log them with their CSV rows, instead of raising an error that
+            lists them all. Like a missing view, a skipped one does not
+            count in ``view_idx``. Defaults to False.
         ground_truth (str, optional): A JSON of abnormality and flag boxes
             per image, as the synthetic generator writes; ``'auto'`` means
             ``MURA-v1.1/synthetic_ground_truth.json``. Each sample then
@@ -152,6 +162,7 @@ class MuraDataset(BaseDataset):
                  split: str = 'train',
                  body_parts: Optional[Sequence[str]] = None,
                  skip_missing: bool = False,
+                 skip_corrupt: bool = False,
                  ground_truth: Optional[str] = None,
                  **kwargs) -> None:
         if split not in MURA_SPLITS:
@@ -164,8 +175,10 @@ class MuraDataset(BaseDataset):
             normalize_body_part(p)
             for p in body_parts) if body_parts else MURA_BODY_PARTS
         self.skip_missing = skip_missing
+        self.skip_corrupt = skip_corrupt
         self.ground_truth = ground_truth
         self.num_skipped = 0
+        self.skipped_corrupt: List[str] = []
         super().__init__(ann_file='', data_root=data_root, **kwargs)
 
     @property
@@ -216,7 +229,9 @@ class MuraDataset(BaseDataset):
         if not osp.isfile(csv_path):
             raise FileNotFoundError(f'MURA study list not found: {csv_path}')
         studies: Dict[str, Tuple[int, str, str]] = {}
-        with open(csv_path, newline='') as f:
+        # utf-8-sig: a byte-order mark must not become part of the first
+        # path.
+        with open(csv_path, newline='', encoding='utf-8-sig') as f:
             for row, fields in enumerate(csv.reader(f), start=1):
                 if not fields or all(not x.strip() for x in fields):
                     continue
@@ -259,7 +274,8 @@ class MuraDataset(BaseDataset):
         data_list: List[dict] = []
         views_seen: Dict[str, int] = {}
         missing: List[str] = []
-        with open(csv_path, newline='') as f:
+        corrupt: List[Tuple[str, str, str]] = []
+        with open(csv_path, newline='', encoding='utf-8-sig') as f:
             for row, fields in enumerate(csv.reader(f), start=1):
                 if not fields or all(not x.strip() for x in fields):
                     continue
@@ -285,6 +301,10 @@ class MuraDataset(BaseDataset):
                             f'{csv_path}:{row}: image not found: {img_path}')
                     missing.append(img_path)
                     continue
+                reason = file_truncation(img_path)
+                if reason is not None:
+                    corrupt.append((f'{csv_path}:{row}', img_path, reason))
+                    continue
                 view_idx = views_seen.get(study_id, 0)
                 views_seen[study_id] = view_idx + 1
                 data_list.append(
@@ -295,9 +315,11 @@ class MuraDataset(BaseDataset):
                         patient_id=patient,
                         study_id=study_id,
                         view_idx=view_idx,
+                        csv_row=f'{csv_path}:{row}',
                         _rel_path=img_rel))
 
         self.num_skipped = len(missing)
+        self._report_corrupt(corrupt)
         self._attach_ground_truth(data_list)
         for info in data_list:
             del info['_rel_path']
@@ -311,6 +333,29 @@ class MuraDataset(BaseDataset):
                 f'{csv_path}: no images left for body parts '
                 f'{list(self.body_parts)}')
         return data_list
+
+    def _report_corrupt(self, bad: List[Tuple[str, str, str]]) -> None:
+        """Raise an error naming every empty or truncated file, or log
+        them all once when ``skip_corrupt``.
+
+        Args:
+            bad (list[tuple]): ``(csv:row, path, reason)`` per bad file.
+        """
+        if not bad:
+            return
+        lines = '\n'.join(f'  {where}: {path}: {reason}'
+                          for where, path, reason in bad)
+        if not self.skip_corrupt:
+            raise OSError(
+                f'MuraDataset({self.split}): {len(bad)} unreadable image(s);'
+                f' fix or remove them, or pass skip_corrupt=True to leave '
+                f'them out:\n{lines}')
+        self.skipped_corrupt = [path for _, path, _ in bad]
+        print_log(
+            f'MuraDataset({self.split}): skipped {len(bad)} unreadable '
+            f'image(s) (skip_corrupt=True):\n{lines}',
+            logger='current',
+            level=30)
 
     def _attach_ground_truth(self, data_list: List[dict]) -> None:
         """Add box ground truth from ``self.ground_truth`` to samples."""
@@ -341,4 +386,5 @@ class MuraDataset(BaseDataset):
             f'Split: {self.split}',
             f'Body parts: {", ".join(self.body_parts)}',
             f'Skipped missing images: {self.num_skipped}',
+            f'Skipped unreadable images: {len(self.skipped_corrupt)}',
         ]

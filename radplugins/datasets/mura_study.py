@@ -11,6 +11,7 @@ from .mura import MuraDataset
 _PER_VIEW_KEYS = {
     'img_path': 'img_paths',
     'view_idx': 'view_indices',
+    'csv_row': 'csv_rows',
     'gt_abnormal_boxes': 'gt_abnormal_boxes',
     'gt_abnormal_kinds': 'gt_abnormal_kinds',
     'gt_flag_boxes': 'gt_flag_boxes',
@@ -26,9 +27,9 @@ class MuraStudyDataset(MuraDataset):
     CSV row), then the views are grouped by study in CSV order. Each sample
     holds ``img_paths`` (the study's views), ``gt_label``, ``body_part``,
     ``patient_id``, ``study_id`` and ``num_study_views`` (how many views the
-    study has on disk); ``view_indices`` and, with ``ground_truth``,
-    ``gt_abnormal_boxes`` / ``gt_abnormal_kinds`` / ``gt_flag_boxes`` are
-    per-view lists.
+    study has on disk); ``view_indices``, ``csv_rows`` and, with
+    ``ground_truth``, ``gt_abnormal_boxes`` / ``gt_abnormal_kinds`` /
+    ``gt_flag_boxes`` are per-view lists.
 
     A model takes ``num_views`` views a study. :meth:`get_data_info` keeps a
     study with more views to ``num_views`` of them: a random subset, drawn

@@ -201,7 +201,7 @@ class SpineDiscDataset(BaseDataset):
         path = self.ann_file
         if not osp.isfile(path):
             raise FileNotFoundError(f'{path}: spine CSV not found')
-        with open(path, newline='') as f:
+        with open(path, newline='', encoding='utf-8-sig') as f:
             reader = csv.DictReader(f)
             missing = [c for c in ('patient', 'level', 'split', 'volume') +
                        SPINE_TASKS if c not in (reader.fieldnames or [])]

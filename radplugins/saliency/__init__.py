@@ -14,14 +14,14 @@ from .evidence import (evidence_hotspots, reference_volumes,
                        smooth_in_plane, stratified_path_points)
 from .local_entropy import local_entropy, quantize_saliency, saliency_entropy
 from .roi import (boxes_from_maps, crop_and_resize, fit_boxes, map_boxes,
-                  map_thresholds, otsu_thresholds)
+                  map_thresholds, otsu_thresholds, saliency_peaks)
 
 __all__ = [
     'RULES', 'SCORES', 'SwitchableReLU', 'backward_rule', 'boxes_from_maps',
     'class_score_gradients', 'class_scores', 'crop_and_resize', 'current_backward_rule',
     'fit_boxes', 'local_entropy', 'map_boxes', 'map_thresholds',
     'otsu_thresholds', 'quantize_saliency', 'record_relus', 'saliency',
-    'saliency_entropy', 'saliency_mode',
+    'saliency_entropy', 'saliency_mode', 'saliency_peaks',
     'evidence_hotspots', 'reference_volumes', 'smooth_in_plane',
     'stratified_path_points'
 ]

@@ -163,6 +163,48 @@ def map_boxes(boxes: torch.Tensor, scale: torch.Tensor,
     return (boxes - offset) / scale
 
 
+def saliency_peaks(maps: torch.Tensor,
+                   scale: Union[float, Sequence, torch.Tensor] = 1.0,
+                   offset: Optional[torch.Tensor] = None,
+                   image_size: Optional[Union[Sequence, torch.Tensor]] = None,
+                   mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Where each saliency map peaks, in original-image pixels.
+
+    The peak is the centre of the pixel of largest magnitude (largest
+    ``|value|`` over channels), mapped back with :func:`map_boxes`'s
+    ``(p - offset) / scale``. With ``mask``, only pixels of the image
+    compete: a flat map (all zero, e.g. a saturated or dead network) has
+    its tie broken at the first image pixel, not in the letterbox padding
+    before it. With ``image_size`` the result is clamped to the image, so
+    no peak is ever reported outside it.
+
+    Args:
+        maps (torch.Tensor): ``(N, C, H, W)`` or ``(N, H, W)`` maps.
+        scale: Network pixels per original pixel, ``(sx, sy)`` (scalar,
+            pair or ``(N, 2)``).
+        offset (torch.Tensor, optional): ``(N, 2)`` letterbox offsets.
+        image_size: ``(W, H)`` or ``(N, 2)`` original image sizes.
+        mask (torch.Tensor, optional): ``(N, 1, H, W)`` or ``(N, H, W)``,
+            non-zero on the image's pixels.
+
+    Returns:
+        torch.Tensor: ``(N, 2)`` peaks ``(x, y)``.
+    """
+    mag = maps.abs().amax(dim=1) if maps.dim() == 4 else maps.abs()
+    n, height, width = mag.shape
+    mag = mag.flatten(1)
+    if mask is not None:
+        inside = mask.reshape(n, height * width) > 0
+        mag = torch.where(inside, mag, torch.full_like(mag, -1.0))
+    idx = mag.argmax(dim=1)
+    peak = torch.stack([idx % width, idx // width], 1).to(maps.dtype) + 0.5
+    peak = map_boxes(peak.repeat(1, 2), scale, offset)[:, :2]
+    if image_size is not None:
+        size = _as_pairs(image_size, n, peak.device).to(peak.dtype)
+        peak = torch.minimum(peak.clamp(min=0), size)
+    return peak
+
+
 def fit_boxes(boxes: torch.Tensor,
               image_size: Union[Sequence, torch.Tensor],
               min_size: Union[float, Sequence, torch.Tensor] = 0,

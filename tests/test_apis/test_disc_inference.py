@@ -162,3 +162,12 @@ def test_non_finite_volume_is_an_error_naming_the_file(tmp_path):
             f'{path}: disc volume has 1 non-finite values (NaN or inf), '
             'the first at index (4, 5, 6)')):
         inference_disc_volume(model, pipeline, path)
+
+
+def test_read_body_boxes_ignores_a_byte_order_mark(tmp_path):
+    bom = tmp_path / 'bom.csv'
+    bom.write_text('volume,upper_body,lower_body\na.npy,1 2 3 4,1 5 3 8\n',
+                   encoding='utf-8-sig')
+    boxes = read_body_boxes(str(bom))
+    assert boxes[disc_key(str(tmp_path / 'a.npy'))] == (
+        [1.0, 2.0, 3.0, 4.0], [1.0, 5.0, 3.0, 8.0])

@@ -247,3 +247,19 @@ def test_positive_class_index():
     assert positive_class_index(('a', 'b')) == 1
     assert positive_class_index(('a', 'b', 'c')) is None
     assert positive_class_index(None) is None
+
+
+def test_load_image_any_warns_about_a_tiny_image(tmp_path):
+    import cv2
+    cv2.imwrite(str(tmp_path / 'tiny.png'), np.zeros((4, 6), np.uint8))
+    with pytest.warns(UserWarning, match=r'tiny\.png: the image is only '
+                      r'6x4 px \(a side is under 32 px\)'):
+        assert load_image_any(str(tmp_path / 'tiny.png')).shape == (4, 6, 3)
+    path = write_dicom(tmp_path / 'tiny.dcm', STORED)
+    with pytest.warns(UserWarning, match=r'tiny\.dcm: the image is only '
+                      r'5x2 px'):
+        load_image_any(path)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        load_image_any(str(tmp_path / 'tiny.png'), min_size=4)

@@ -187,3 +187,81 @@ def test_ground_truth_boxes_from_the_generator(tmp_path):
         build(str(tmp_path), ground_truth=str(bad))
     with pytest.raises(FileNotFoundError, match='nope.json'):
         build(str(tmp_path), ground_truth=str(tmp_path / 'nope.json'))
+
+
+def _truncate(path, keep=0.5):
+    content = open(path, 'rb').read()
+    open(path, 'wb').write(content[:int(len(content) * keep)])
+
+
+def test_corrupt_images_are_all_listed_with_their_rows(mura_root):
+    base = osp.join(mura_root, 'MURA-v1.1')
+    empty = osp.join(base, 'train/XR_WRIST/patient00001/study1_positive/'
+                     'image2.png')
+    cut = osp.join(base, 'train/XR_HAND/patient00003/study1_positive/'
+                   'image3.png')
+    open(empty, 'wb').close()
+    _truncate(cut)
+    csv_path = osp.join(base, 'train_image_paths.csv')
+    with pytest.raises(OSError) as err:
+        build(mura_root)
+    msg = str(err.value)
+    assert 'MuraDataset(train): 2 unreadable image(s)' in msg
+    assert f'{csv_path}:2: {empty}: empty image file' in msg
+    assert f'{csv_path}:6: {cut}: truncated PNG (no IEND chunk)' in msg
+    assert 'skip_corrupt=True' in msg
+
+
+def test_skip_corrupt_leaves_them_out_with_one_log(mura_root, monkeypatch):
+    base = osp.join(mura_root, 'MURA-v1.1')
+    cut = osp.join(base, 'train/XR_HAND/patient00003/study1_positive/'
+                   'image2.png')
+    _truncate(cut)
+    messages = []
+    monkeypatch.setattr(mura_module, 'print_log',
+                        lambda msg, **kwargs: messages.append(msg))
+    ds = build(mura_root, skip_corrupt=True)
+    assert len(ds) == 7
+    assert ds.skipped_corrupt == [cut]
+    assert cut not in [ds.get_data_info(i)['img_path']
+                       for i in range(len(ds))]
+    assert len(messages) == 1
+    assert 'skipped 1 unreadable image(s)' in messages[0]
+    assert f'train_image_paths.csv:5: {cut}: truncated PNG' in messages[0]
+    views = [
+        ds.get_data_info(i)['view_idx'] for i in range(len(ds))
+        if 'XR_HAND' in ds.get_data_info(i)['study_id']
+    ]
+    assert views == [0, 1]
+    assert 'Skipped unreadable images: 1' in repr(ds)
+
+
+def test_csvs_with_a_byte_order_mark(mura_root):
+    base = osp.join(mura_root, 'MURA-v1.1')
+    for name in ('train_image_paths.csv', 'train_labeled_studies.csv'):
+        path = osp.join(base, name)
+        text = open(path, encoding='utf-8').read()
+        open(path, 'w', encoding='utf-8-sig').write(text)
+    ds = build(mura_root)
+    first = ds.get_data_info(0)
+    assert first['img_path'] == osp.join(
+        mura_root, 'MURA-v1.1/train/XR_WRIST/patient00001/study1_positive/'
+        'image1.png')
+    assert first['study_id'] == 'train/XR_WRIST/patient00001/study1_positive'
+
+
+def test_dicom_listed_in_the_csv_is_loaded(mura_root):
+    from tests.helpers import write_dicom
+    base = osp.join(mura_root, 'MURA-v1.1')
+    rel = 'MURA-v1.1/train/XR_WRIST/patient00002/study1_negative/image1'
+    os.remove(osp.join(mura_root, rel + '.png'))
+    write_dicom(osp.join(mura_root, rel + '.dcm'),
+                np.full((48, 64), 1000, np.uint16))
+    csv_path = osp.join(base, 'train_image_paths.csv')
+    text = open(csv_path).read().replace(rel + '.png', rel + '.dcm')
+    open(csv_path, 'w').write(text)
+    ds = build(mura_root, pipeline=[dict(type='LoadRadiograph')])
+    (index, ) = [i for i in range(len(ds))
+                 if ds.get_data_info(i)['img_path'].endswith('.dcm')]
+    img = ds[index]['img']
+    assert img.shape == (48, 64, 3) and img.dtype == np.float32

@@ -234,3 +234,13 @@ def test_row_with_too_few_or_too_many_cells_names_row(spine_root, tmp_path):
     with open(csv_path, 'w') as f:
         f.write('\n'.join(lines) + '\n')
     assert len(build(root)) == len(build(spine_root))
+
+
+def test_csv_with_a_byte_order_mark(spine_root, tmp_path):
+    root = copy_set(spine_root, tmp_path / 'bom')
+    path = osp.join(root, 'discs.csv')
+    text = open(path, encoding='utf-8').read()
+    open(path, 'w', encoding='utf-8-sig').write(text)
+    dataset = build(root)
+    assert len(dataset) == len(
+        [r for r in read_rows(spine_root) if r['split'] == 'train'])

@@ -91,3 +91,28 @@ def test_crop_and_resize_exact_pixels_and_batched():
     torch.testing.assert_close(full[0], expected)
     with pytest.raises(ValueError, match='one box per image'):
         crop_and_resize(img, boxes[:1], 4)
+
+
+def test_saliency_peaks_by_hand():
+    from radplugins.saliency import saliency_peaks
+
+    # An 8x8 network input; the 4x8 image sits in columns 2-5 at half
+    # scale (original 8x16), columns 0-1 and 6-7 are letterbox padding.
+    maps = torch.zeros(2, 3, 8, 8)
+    maps[0, 1, 5, 3] = -2.0  # magnitude counts: this is the peak
+    maps[0, 0, 1, 4] = 1.0
+    scale = torch.tensor([[0.5, 0.5]] * 2)
+    offset = torch.tensor([[2.0, 0.0]] * 2)
+    mask = torch.zeros(2, 1, 8, 8)
+    mask[..., 2:6] = 1
+    peaks = saliency_peaks(maps, scale, offset, (8, 16), mask)
+    # Pixel (x=3, y=5): centre (3.5, 5.5) -> ((3.5 - 2) / .5, 5.5 / .5).
+    torch.testing.assert_close(peaks[0], torch.tensor([3.0, 11.0]))
+    # The flat map peaks at the first image pixel, (2.5, 0.5) in the
+    # input, not in the padding at (0.5, 0.5), which maps to x = -3.
+    torch.testing.assert_close(peaks[1], torch.tensor([1.0, 1.0]))
+    unmasked = saliency_peaks(maps, scale, offset)
+    torch.testing.assert_close(unmasked[1], torch.tensor([-3.0, 1.0]))
+    # With the image size alone, a peak in the padding is clamped to it.
+    clamped = saliency_peaks(maps, scale, offset, (8, 16))
+    torch.testing.assert_close(clamped[1], torch.tensor([0.0, 1.0]))

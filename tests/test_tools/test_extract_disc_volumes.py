@@ -140,3 +140,18 @@ def test_tool_refuses_an_out_that_holds_its_annotations(tmp_path):
                        match='contains the input file .*stack.npy'):
         main([str(ann), '--out', str(tmp_path / 'stacks')])
     assert not (tmp_path / 'stacks' / 'volumes').exists()
+
+
+def test_annotation_csv_with_a_byte_order_mark(tmp_path):
+    np.save(tmp_path / 'stack.npy', band_stack())
+    with open(tmp_path / 'ann.csv', 'w', encoding='utf-8-sig') as f:
+        f.write('patient,level,split,stack,cx,cy,angle,width,mid_slice,'
+                'pfirrmann\np1,L4-L5,train,stack.npy,199.5,149.5,0,200,6,3\n')
+    subprocess.run([
+        sys.executable, 'tools/dataset_converters/extract_disc_volumes.py',
+        str(tmp_path / 'ann.csv'), '--out',
+        str(tmp_path / 'out')
+    ], cwd=ROOT, check=True, capture_output=True)
+    with open(tmp_path / 'out' / 'discs.csv') as f:
+        rows = list(csv.DictReader(f))
+    assert rows[0]['patient'] == 'p1'

@@ -285,3 +285,11 @@ def test_checkpoint_of_another_model_fails_naming_it(tmp_path, capsys):
         'key(s) (the model has them, the file does not): head.fc.weight, '
         'head.fc.bias.')
     assert not osp.exists(out)
+
+
+def test_image_list_with_a_byte_order_mark(tmp_path):
+    path = tmp_path / 'images.csv'
+    path.write_text('MURA-v1.1/valid/XR_HAND/patient1/study1_negative/'
+                    'image1.png\n', encoding='utf-8-sig')
+    assert load_tool().read_image_list(str(path)) == [
+        (1, 'MURA-v1.1/valid/XR_HAND/patient1/study1_negative/image1.png')]

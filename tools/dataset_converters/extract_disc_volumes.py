@@ -113,7 +113,7 @@ def main(argv=None) -> None:
     parser.add_argument('--crop-scale', type=float, default=1.2)
     args = parser.parse_args(argv)
     base = osp.dirname(osp.abspath(args.annotations))
-    with open(args.annotations, newline='') as f:
+    with open(args.annotations, newline='', encoding='utf-8-sig') as f:
         reader = csv.DictReader(f)
         missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
         if missing:

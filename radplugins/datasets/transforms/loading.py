@@ -1,7 +1,8 @@
 """Load radiographs of any common bit depth and channel layout."""
 import io
 import os
-from typing import Optional, Tuple
+import warnings
+from typing import Optional, Sequence, Tuple
 
 import cv2
 import mmengine.fileio as fileio
@@ -10,12 +11,16 @@ from mmcv.transforms import BaseTransform
 from mmpretrain.registry import TRANSFORMS
 from PIL import Image
 
+from .dicom import dicom_to_channels, is_dicom_content, read_dicom
+
 _PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
 _PNG_END = b'IEND\xaeB`\x82'
 _JPEG_SOI = b'\xff\xd8'
 _JPEG_EOI = b'\xff\xd9'
 _JPEG_SOS = b'\xff\xda'
 _EXIF_ORIENTATION = 274
+# Images with a side shorter than this are loaded with a warning.
+DEFAULT_MIN_SIZE = 32
 # Bytes read from the end of a file to find its end marker.
 _END_PROBE = 64
 # DCT-scaled JPEG decoding: factor -> (gray flag, colour flag).
@@ -76,6 +81,34 @@ def file_truncation(path: str) -> Optional[str]:
             return None
         f.seek(0)
         return find_truncation(f.read())
+
+
+def warn_if_small(shape: Sequence[int], path: str,
+                  min_size: Optional[int] = DEFAULT_MIN_SIZE) -> bool:
+    """Warn that an image is too small to be a radiograph a model can read.
+
+    A 1x1 or 8x8 file (a thumbnail, an icon, a placeholder) is enlarged to
+    the network's input and classified like any image, with nothing to say
+    the result means nothing; this names the file and its size.
+
+    Args:
+        shape (Sequence[int]): The file's ``(height, width)``.
+        path (str): The file, named in the warning.
+        min_size (int, optional): The shortest side accepted without a
+            warning; None never warns. Defaults to
+            :data:`DEFAULT_MIN_SIZE` (32 px).
+
+    Returns:
+        bool: Whether it warned.
+    """
+    height, width = int(shape[0]), int(shape[1])
+    if min_size is None or min(height, width) >= min_size:
+        return False
+    warnings.warn(
+        f'{path}: the image is only {width}x{height} px (a side is under '
+        f'{min_size} px); it is unlikely to be a radiograph and its result '
+        'means little')
+    return True
 
 
 def jpeg_header(content: bytes, path: str) -> Tuple[Tuple[int, int], int]:
@@ -258,8 +291,14 @@ class LoadRadiograph(BaseTransform):
     """Load a radiograph (8/16-bit, gray/RGB/RGBA) as a fixed channel count.
 
     Real MURA files are 8-bit gray or RGB PNGs; other archives hold 16-bit
-    and RGBA images. All of them leave this transform with the same layout,
-    and every unreadable file fails with its path named.
+    and RGBA images, or DICOM files (recognised by a ``.dcm``/``.dicom``
+    extension or the ``DICM`` marker, and read like ``tools/infer.py`` reads
+    them: rescale, VOI window, MONOCHROME1 inverted; see
+    :func:`~radplugins.datasets.transforms.dicom.read_dicom`). All of them
+    leave this transform with the same layout (DICOM as float32 in
+    [0, 255]), and every unreadable file fails with its path named. An
+    image with a side under ``min_size`` pixels is loaded with a warning
+    naming it and its size.
 
     With ``max_long_side``, a larger image is loaded shrunk (anti-aliased)
     so its long side equals the cap; a JPEG is first decoded at 1/2, 1/4 or
@@ -297,6 +336,8 @@ class LoadRadiograph(BaseTransform):
         to_float32 (bool): Always return float32. Defaults to False.
         max_long_side (int, optional): Cap of the loaded image's long side.
             Defaults to None (full size).
+        min_size (int, optional): Warn when a side of the file is shorter
+            than this; None never warns. Defaults to 32.
         backend_args (dict, optional): mmengine file backend arguments.
     """
 
@@ -304,6 +345,7 @@ class LoadRadiograph(BaseTransform):
                  channels: int = 3,
                  to_float32: bool = False,
                  max_long_side: Optional[int] = None,
+                 min_size: Optional[int] = DEFAULT_MIN_SIZE,
                  backend_args: Optional[dict] = None) -> None:
         if channels not in (1, 3):
             raise ValueError(f'channels must be 1 or 3, got {channels!r}')
@@ -311,9 +353,14 @@ class LoadRadiograph(BaseTransform):
                 max_long_side, int) or max_long_side < 1):
             raise ValueError(f'max_long_side must be a positive integer or '
                              f'None, got {max_long_side!r}')
+        if min_size is not None and (not isinstance(min_size, int)
+                                     or min_size < 1):
+            raise ValueError(f'min_size must be a positive integer or None, '
+                             f'got {min_size!r}')
         self.channels = channels
         self.to_float32 = to_float32
         self.max_long_side = max_long_side
+        self.min_size = min_size
         self.backend_args = backend_args
 
     def transform(self, results: dict) -> dict:
@@ -329,18 +376,12 @@ class LoadRadiograph(BaseTransform):
         if not fileio.exists(path, backend_args=self.backend_args):
             raise FileNotFoundError(f'image not found: {path}')
         content = fileio.get(path, backend_args=self.backend_args)
-        file_shape, orientation, reduction = None, None, 1
-        if content.startswith(_JPEG_SOI):
-            stored, orientation = jpeg_header(content, path)
-            file_shape = stored[::-1] if orientation >= 5 else stored
-            if self.max_long_side is not None:
-                reduction = jpeg_reduction(max(stored), self.max_long_side)
-        img = decode_radiograph(content, path, reduction,
-                                gray=self.channels == 1,
-                                orientation=orientation)
-        if file_shape is None:
+        if content and is_dicom_content(path, content):
+            img = dicom_to_channels(read_dicom(path, content), self.channels)
             file_shape = img.shape[:2]
-        img = to_channels(img, self.channels, path)
+        else:
+            img, file_shape = self._decode(content, path)
+        warn_if_small(file_shape, path, self.min_size)
         ann_shape = results.get('ann_shape')
         if ann_shape is not None and tuple(ann_shape) != tuple(file_shape):
             raise ValueError(
@@ -368,14 +409,32 @@ class LoadRadiograph(BaseTransform):
         results['load_scale'] = scale
         return results
 
+    def _decode(self, content: bytes,
+                path: str) -> Tuple[np.ndarray, Tuple[int, int]]:
+        """Decode a PNG/JPEG/... file: the image with ``self.channels``
+        channels and the file's ``(h, w)``."""
+        file_shape, orientation, reduction = None, None, 1
+        if content.startswith(_JPEG_SOI):
+            stored, orientation = jpeg_header(content, path)
+            file_shape = stored[::-1] if orientation >= 5 else stored
+            if self.max_long_side is not None:
+                reduction = jpeg_reduction(max(stored), self.max_long_side)
+        img = decode_radiograph(content, path, reduction,
+                                gray=self.channels == 1,
+                                orientation=orientation)
+        if file_shape is None:
+            file_shape = img.shape[:2]
+        return to_channels(img, self.channels, path), file_shape
+
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(channels={self.channels}, '
                 f'to_float32={self.to_float32}, '
-                f'max_long_side={self.max_long_side})')
+                f'max_long_side={self.max_long_side}, '
+                f'min_size={self.min_size})')
 
 
 __all__ = [
-    'LoadRadiograph', 'apply_exif_orientation', 'decode_radiograph',
-    'file_truncation', 'find_truncation', 'jpeg_header', 'jpeg_reduction',
-    'jpeg_shape', 'to_channels'
+    'DEFAULT_MIN_SIZE', 'LoadRadiograph', 'apply_exif_orientation',
+    'decode_radiograph', 'file_truncation', 'find_truncation', 'jpeg_header',
+    'jpeg_reduction', 'jpeg_shape', 'to_channels', 'warn_if_small'
 ]

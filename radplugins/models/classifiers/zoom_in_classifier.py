@@ -11,7 +11,7 @@ from mmpretrain.structures import DataSample
 
 from ...saliency import (boxes_from_maps, class_score_gradients,
                          crop_and_resize, fit_boxes, map_boxes, record_relus,
-                         saliency_entropy)
+                         saliency_entropy, saliency_peaks)
 
 COMBINE_MODES = ('last', 'mean_logits', 'mean_probs')
 
@@ -294,14 +294,12 @@ class ZoomInClassifier(ImageClassifier):
             with torch.no_grad():
                 # Letterbox padding is not image: its saliency must not
                 # pull the ROI or the peak outside the radiograph.
-                sal = sal * self._image_mask(scale, offset, image_wh, in_h,
-                                             in_w)
+                mask = self._image_mask(scale, offset, image_wh, in_h, in_w)
+                sal = sal * mask
                 # Where the saliency peaks, in original pixels (pointing
-                # game): centre of the arg-max pixel mapped back.
-                mag = sal.abs().amax(dim=1).flatten(1)
-                idx = mag.argmax(dim=1)
-                peak = torch.stack([idx % in_w, idx // in_w], 1) + 0.5
-                out['peaks'].append((peak - offset) / scale)
+                # game), never outside the image, even for a flat map.
+                out['peaks'].append(
+                    saliency_peaks(sal, scale, offset, image_wh, mask))
                 ent = saliency_entropy(sal, **self.entropy_cfg)
                 boxes, _ = boxes_from_maps(
                     ent, self.roi_cfg['method'], self.roi_cfg['value'],

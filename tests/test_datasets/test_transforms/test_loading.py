@@ -203,3 +203,57 @@ def test_jpeg_exif_orientation_is_applied_as_viewers_do(
                               interpolation=cv2.INTER_AREA)
         assert max(out['img'].shape) == 40
         assert np.abs(out['img'].astype(int) - expected).mean() < 6
+
+
+def test_tiny_image_warns_naming_file_and_size(tmp_path):
+    import warnings
+    cv2.imwrite(str(tmp_path / 'dot.png'), np.full((1, 1), 7, np.uint8))
+    cv2.imwrite(str(tmp_path / 'ok.png'), np.zeros((32, 40), np.uint8))
+    with pytest.warns(UserWarning) as record:
+        out = load(tmp_path / 'dot.png')
+    assert out['img'].shape == (1, 1, 3)
+    assert str(record[0].message) == (
+        f'{tmp_path / "dot.png"}: the image is only 1x1 px (a side is under '
+        '32 px); it is unlikely to be a radiograph and its result means '
+        'little')
+    with pytest.warns(UserWarning, match=r'ok\.png: the image is only '
+                      r'40x32 px \(a side is under 64 px\)'):
+        load(tmp_path / 'ok.png', min_size=64)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        load(tmp_path / 'ok.png')  # 32 px is enough by default
+        load(tmp_path / 'dot.png', min_size=None)
+    with pytest.raises(ValueError, match='min_size must be a positive'):
+        load(tmp_path / 'ok.png', min_size=0)
+
+
+def test_dicom_is_read_like_inference_reads_it(tmp_path):
+    from tests.helpers import write_dicom
+    # Stored 0..4000 in five column bands; no window: min-max to 0..255.
+    stored = np.repeat(np.arange(5) * 1000, 8)[None].repeat(40, 0)
+    expected = np.repeat(np.array([0., 63.75, 127.5, 191.25, 255.]), 8)
+    # By extension, and by the DICM marker of a file without one.
+    for name in ('a.dcm', 'no_extension'):
+        path = write_dicom(tmp_path / name, stored)
+        out = load(path)
+        assert out['img'].dtype == np.float32
+        assert out['img'].shape == (40, 40, 3)
+        assert out['file_shape'] == (40, 40)
+        for c in range(3):
+            np.testing.assert_allclose(out['img'][0, :, c], expected,
+                                       atol=1e-4)
+        gray = load(path, channels=1)['img']
+        assert gray.shape == (40, 40)
+        np.testing.assert_allclose(gray[5], expected, atol=1e-4)
+    # MONOCHROME1 is inverted, a cap shrinks it as any image.
+    path = write_dicom(tmp_path / 'm1.dcm', stored, 'MONOCHROME1')
+    np.testing.assert_allclose(load(path, channels=1)['img'][0],
+                               255 - expected, atol=1e-4)
+    small = load(path, max_long_side=20)
+    assert small['img'].shape == (20, 20, 3)
+    assert small['file_shape'] == (40, 40)
+    # A broken DICOM names the file.
+    (tmp_path / 'bad.dcm').write_bytes(b'\x00' * 200)
+    with pytest.raises(ValueError,
+                       match=r'bad\.dcm: DICOM file has no pixel data'):
+        load(tmp_path / 'bad.dcm')

@@ -252,3 +252,25 @@ def test_predict_target_is_checked():
     with pytest.raises(ValueError, match='predict_target 2 .* 2 classes'):
         with torch.no_grad():
             model(**data, mode='predict')
+
+
+def test_flat_saliency_gives_peaks_inside_the_image(monkeypatch):
+    import radplugins.models.classifiers.zoom_in_classifier as zoom_module
+
+    def flat(logits, inputs, *args, **kwargs):
+        return torch.zeros_like(inputs)
+
+    monkeypatch.setattr(zoom_module, 'class_score_gradients', flat)
+    model = build(num_steps=2)
+    model.eval()
+    sizes = ((300, 200), (150, 400))
+    data = model.data_preprocessor(make_batch(sizes=sizes))
+    with torch.no_grad():
+        out = model(**data, mode='predict')
+    # Both images are letterboxed (one left/right, one top/bottom): the
+    # first input pixel is padding, which used to be the reported peak.
+    assert out[0].letterbox_offset[0] > 0 and out[1].letterbox_offset[1] > 0
+    for sample, (h, w) in zip(out, sizes):
+        peaks = sample.saliency_peaks
+        assert torch.all(peaks >= 0), peaks
+        assert torch.all(peaks[:, 0] <= w) and torch.all(peaks[:, 1] <= h)
