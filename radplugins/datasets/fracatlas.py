@@ -12,6 +12,7 @@ from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
 
 from .transforms.loading import file_truncation
+from .unreadable_files import report_unreadable
 
 FRACATLAS_BODY_PARTS = ('hand', 'leg', 'hip', 'shoulder', 'mixed')
 FRACATLAS_SPLITS = ('train', 'valid', 'test')
@@ -503,21 +504,8 @@ class FracAtlasDataset(BaseDataset):
                 kept.append(sample)
             else:
                 bad.append((where, sample['img_path'], reason))
-        if not bad:
-            return kept
-        lines = '\n'.join(f'  {where}: {path}: {reason}'
-                          for where, path, reason in bad)
-        if not self.skip_corrupt:
-            raise OSError(
-                f'FracAtlasDataset({self.split}): {len(bad)} unreadable '
-                f'image(s); fix or remove them, or pass skip_corrupt=True to'
-                f' leave them out:\n{lines}')
-        self.skipped_corrupt = [path for _, path, _ in bad]
-        print_log(
-            f'FracAtlasDataset({self.split}): skipped {len(bad)} unreadable '
-            f'image(s) (skip_corrupt=True):\n{lines}',
-            logger='current',
-            level=30)
+        self.skipped_corrupt = report_unreadable(
+            f'FracAtlasDataset({self.split})', bad, self.skip_corrupt)
         return kept
 
     def extra_repr(self) -> List[str]:

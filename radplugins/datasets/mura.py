@@ -11,6 +11,7 @@ from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
 
 from .transforms.loading import file_truncation
+from .unreadable_files import report_unreadable
 
 MURA_BODY_PARTS = ('XR_ELBOW', 'XR_FINGER', 'XR_FOREARM', 'XR_HAND',
                    'XR_HUMERUS', 'XR_SHOULDER', 'XR_WRIST')
@@ -319,7 +320,8 @@ class MuraDataset(BaseDataset):
                         _rel_path=img_rel))
 
         self.num_skipped = len(missing)
-        self._report_corrupt(corrupt)
+        self.skipped_corrupt = report_unreadable(
+            f'MuraDataset({self.split})', corrupt, self.skip_corrupt)
         self._attach_ground_truth(data_list)
         for info in data_list:
             del info['_rel_path']
@@ -333,29 +335,6 @@ class MuraDataset(BaseDataset):
                 f'{csv_path}: no images left for body parts '
                 f'{list(self.body_parts)}')
         return data_list
-
-    def _report_corrupt(self, bad: List[Tuple[str, str, str]]) -> None:
-        """Raise an error naming every empty or truncated file, or log
-        them all once when ``skip_corrupt``.
-
-        Args:
-            bad (list[tuple]): ``(csv:row, path, reason)`` per bad file.
-        """
-        if not bad:
-            return
-        lines = '\n'.join(f'  {where}: {path}: {reason}'
-                          for where, path, reason in bad)
-        if not self.skip_corrupt:
-            raise OSError(
-                f'MuraDataset({self.split}): {len(bad)} unreadable image(s);'
-                f' fix or remove them, or pass skip_corrupt=True to leave '
-                f'them out:\n{lines}')
-        self.skipped_corrupt = [path for _, path, _ in bad]
-        print_log(
-            f'MuraDataset({self.split}): skipped {len(bad)} unreadable '
-            f'image(s) (skip_corrupt=True):\n{lines}',
-            logger='current',
-            level=30)
 
     def _attach_ground_truth(self, data_list: List[dict]) -> None:
         """Add box ground truth from ``self.ground_truth`` to samples."""

@@ -9,6 +9,7 @@ import pytest
 from mmpretrain.registry import DATASETS
 
 import radplugins.datasets.fracatlas as fracatlas_module
+import radplugins.datasets.unreadable_files as unreadable_module
 from radplugins.datasets import FracAtlasDataset, fracatlas_split
 from radplugins.datasets.fracatlas import FRACATLAS_ERRATA
 
@@ -246,7 +247,7 @@ def test_truncated_image_is_named_or_skipped_with_a_log(root, monkeypatch):
                        r'dataset.csv:6: .*IMG0000005.jpg: truncated JPEG'):
         build(root)
     messages = []
-    monkeypatch.setattr(fracatlas_module, 'print_log',
+    monkeypatch.setattr(unreadable_module, 'print_log',
                         lambda msg, **kwargs: messages.append(msg))
     ds = build(root, skip_corrupt=True)
     assert len(ds) == 9

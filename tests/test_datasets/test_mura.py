@@ -7,6 +7,7 @@ import pytest
 from mmpretrain.registry import DATASETS
 
 import radplugins.datasets.mura as mura_module
+import radplugins.datasets.unreadable_files as unreadable_module
 from radplugins.datasets import MuraDataset, normalize_body_part
 
 from tests.helpers import write_mura_fixture
@@ -218,7 +219,7 @@ def test_skip_corrupt_leaves_them_out_with_one_log(mura_root, monkeypatch):
                    'image2.png')
     _truncate(cut)
     messages = []
-    monkeypatch.setattr(mura_module, 'print_log',
+    monkeypatch.setattr(unreadable_module, 'print_log',
                         lambda msg, **kwargs: messages.append(msg))
     ds = build(mura_root, skip_corrupt=True)
     assert len(ds) == 7
