@@ -4,7 +4,7 @@ import json
 import os
 import os.path as osp
 from collections import defaultdict
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 from mmengine.logging import print_log
@@ -293,14 +293,28 @@ class FracAtlasDataset(BaseDataset):
             raise ValueError(f'{csv_path}: no image listed')
         return rows
 
-    def _label_of(self, info: dict) -> Tuple[int, Optional[str]]:
+    def _folder_files(self) -> Dict[int, Set[str]]:
+        """The file names in each image folder, by the folder's label
+        (empty for a folder that does not exist)."""
+        files: Dict[int, Set[str]] = {}
+        for label, folder in FRACATLAS_IMAGE_FOLDERS.items():
+            path = osp.join(self.data_root, folder)
+            files[label] = set()
+            if osp.isdir(path):
+                with os.scandir(path) as entries:
+                    files[label] = {e.name for e in entries if e.is_file()}
+        return files
+
+    def _label_of(self, info: dict,
+                  folder_files: Dict[int, Set[str]]
+                  ) -> Tuple[int, Optional[str]]:
         """The image's label and the folder it is in (None when absent),
         after checking label, folder and fracture count agree."""
         where, image_id = info['where'], info['image_id']
         csv_label = info['flags']['fractured']
         folder_label = None
-        for label, folder in FRACATLAS_IMAGE_FOLDERS.items():
-            if osp.isfile(osp.join(self.data_root, folder, image_id)):
+        for label in FRACATLAS_IMAGE_FOLDERS:
+            if image_id in folder_files[label]:
                 if folder_label is not None:
                     raise ValueError(
                         f'{where}: {image_id} is in both '
@@ -389,16 +403,15 @@ class FracAtlasDataset(BaseDataset):
                              f'{FRACATLAS_CSV}')
         return split_of
 
-    def _warn_unlisted(self, listed: Dict[str, dict]) -> None:
+    def _warn_unlisted(self, listed: Dict[str, dict],
+                       folder_files: Dict[int, Set[str]]) -> None:
         """Report image files that dataset.csv does not list."""
         unlisted = []
-        for folder in FRACATLAS_IMAGE_FOLDERS.values():
-            path = osp.join(self.data_root, folder)
-            if osp.isdir(path):
-                unlisted += [
-                    osp.join(path, name) for name in sorted(os.listdir(path))
-                    if name not in listed
-                ]
+        for label, folder in FRACATLAS_IMAGE_FOLDERS.items():
+            unlisted += [
+                osp.join(self.data_root, folder, name)
+                for name in sorted(folder_files[label]) if name not in listed
+            ]
         if unlisted:
             print_log(
                 f'FracAtlasDataset: {len(unlisted)} file(s) in the image '
@@ -415,11 +428,14 @@ class FracAtlasDataset(BaseDataset):
         """
         rows = self._read_rows()
         by_id = {r['image_id']: r for r in rows}
-        self._warn_unlisted(by_id)
+        # One listing of each image folder serves the label check and the
+        # report of unlisted files (no stat per row).
+        folder_files = self._folder_files()
+        self._warn_unlisted(by_id, folder_files)
         labels, folders = {}, {}
         for info in rows:
             labels[info['image_id']], folders[info['image_id']] = \
-                self._label_of(info)
+                self._label_of(info, folder_files)
             if info['image_id'] in FRACATLAS_ERRATA and labels[
                     info['image_id']] != info['flags']['fractured']:
                 print_log(

@@ -134,21 +134,6 @@ def jpeg_header(content: bytes, path: str) -> Tuple[Tuple[int, int], int]:
     return (height, width), orientation
 
 
-def jpeg_shape(content: bytes, path: str) -> Tuple[int, int]:
-    """``(height, width)`` of a JPEG as viewers show it (after its EXIF
-    orientation), from its header.
-
-    Args:
-        content (bytes): The encoded file.
-        path (str): Name used in error messages.
-
-    Returns:
-        tuple[int, int]: The displayed image's height and width.
-    """
-    (height, width), orientation = jpeg_header(content, path)
-    return (width, height) if orientation >= 5 else (height, width)
-
-
 def apply_exif_orientation(img: np.ndarray, orientation: int) -> np.ndarray:
     """Turn a decoded image as its EXIF orientation tag says viewers show
     it (TIFF/EXIF tag 274: 2 mirror, 3 rotate 180, 4 flip, 5 transpose,
@@ -436,5 +421,5 @@ class LoadRadiograph(BaseTransform):
 __all__ = [
     'DEFAULT_MIN_SIZE', 'LoadRadiograph', 'apply_exif_orientation',
     'decode_radiograph', 'file_truncation', 'find_truncation', 'jpeg_header',
-    'jpeg_reduction', 'jpeg_shape', 'to_channels', 'warn_if_small'
+    'jpeg_reduction', 'to_channels', 'warn_if_small'
 ]
