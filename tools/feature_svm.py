@@ -36,7 +36,7 @@ from radplugins.apis import (build_split_loader, cache_path,
                              format_svm_table, init_model,
                              load_or_extract_features)
 from radplugins.datasets.mura import normalize_body_part
-from radplugins.utils import (UnsafeOutputError, check_output, data_roots,
+from radplugins.utils import (check_output_or_exit, data_roots,
                               set_data_root)
 
 SPLITS = ('train', 'valid')
@@ -112,10 +112,7 @@ def main(argv=None) -> None:
     out_dir = args.out or osp.join(
         'work_dirs', 'feature_svm',
         osp.splitext(osp.basename(args.config))[0])
-    try:
-        check_output(out_dir, data_roots(cfg), is_dir=True, label='--out')
-    except UnsafeOutputError as exc:
-        raise SystemExit(f'error: {exc}')
+    check_output_or_exit(out_dir, data_roots(cfg), is_dir=True, label='--out')
     os.makedirs(out_dir, exist_ok=True)
 
     model = init_model(cfg, args.checkpoint, args.device)

@@ -17,7 +17,10 @@ would be taken for them later).
 import os.path as osp
 from typing import Iterable, Optional
 
-__all__ = ['UnsafeOutputError', 'check_output', 'path_is_within']
+__all__ = [
+    'UnsafeOutputError', 'check_output', 'check_output_or_exit',
+    'path_is_within'
+]
 
 
 class UnsafeOutputError(ValueError):
@@ -99,3 +102,30 @@ def check_output(output: str,
                 f'contains the input {kind} {inp}{note}')
     return real_out
 
+
+
+def check_output_or_exit(output: str,
+                         inputs: Iterable[Optional[str]],
+                         is_dir: bool,
+                         label: str = 'output') -> str:
+    """:func:`check_output` for a command-line tool: an unsafe output ends
+    the program with ``error: <reason>`` (exit status 1) instead of a
+    traceback.
+
+    Args:
+        output (str): What the tool would write: a file or a folder.
+        inputs (Iterable[str | None]): What it reads; None entries are
+            ignored.
+        is_dir (bool): Whether ``output`` is a folder.
+        label (str): How the message names the output, e.g. ``'--out'``.
+
+    Returns:
+        str: ``output`` resolved, as :func:`check_output` returns it.
+
+    Raises:
+        SystemExit: If the output is unsafe.
+    """
+    try:
+        return check_output(output, inputs, is_dir=is_dir, label=label)
+    except UnsafeOutputError as exc:
+        raise SystemExit(f'error: {exc}') from None

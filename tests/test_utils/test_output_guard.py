@@ -100,3 +100,17 @@ def test_path_is_within():
     assert path_is_within('/a/x', '/')
     assert not path_is_within('/a/bc', '/a/b')
     assert not path_is_within('/a', '/a/b')
+
+
+def test_check_output_or_exit_ends_with_the_reason(tmp_path):
+    from radplugins.utils import check_output_or_exit
+    src = tmp_path / 'in'
+    src.mkdir()
+    with pytest.raises(SystemExit) as exit_info:
+        check_output_or_exit(str(src / 'out'), [str(src)], is_dir=True,
+                             label='--out')
+    assert str(exit_info.value).startswith(
+        f'error: refusing to write into the input: --out {src / "out"} '
+        f'lies inside the input folder {src}')
+    assert check_output_or_exit(str(tmp_path / 'out'), [str(src)],
+                                is_dir=True) == str(tmp_path / 'out')

@@ -37,7 +37,7 @@ from radplugins.datasets.spine import read_array
 from radplugins.datasets.synthetic.spine_generator import (DISC_HEIGHT,
                                                            DISC_WIDTH,
                                                            SPINE_TASKS)
-from radplugins.utils import UnsafeOutputError, check_output
+from radplugins.utils import check_output_or_exit
 
 REQUIRED = ('patient', 'level', 'split', 'stack', 'cx', 'cy', 'angle',
             'width', 'mid_slice')
@@ -123,11 +123,8 @@ def main(argv=None) -> None:
         row['stack'] if osp.isabs(row['stack']) else osp.join(
             base, row['stack']) for row in rows
     ]
-    try:
-        check_output(args.out, [args.annotations] + sorted(set(paths)),
-                     is_dir=True, label='--out')
-    except UnsafeOutputError as exc:
-        raise SystemExit(f'error: {exc}')
+    check_output_or_exit(args.out, [args.annotations] + sorted(set(paths)),
+                         is_dir=True, label='--out')
     # Two rows for one disc would overwrite its volume and list it twice in
     # discs.csv: refused before anything is written.
     disc_rows = {}  # output volume -> the row that writes it

@@ -26,7 +26,7 @@ from typing import Dict
 
 from radplugins.datasets.synthetic import (SyntheticMuraConfig,
                                            generate_synthetic_mura)
-from radplugins.utils import UnsafeOutputError, check_output
+from radplugins.utils import check_output_or_exit
 
 # High-resolution radiographs with small lesions (about 8 % of the long
 # side, a few pixels once shrunk to 224): what zooming is for.
@@ -109,11 +109,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    try:
-        # It reads nothing; the guard still refuses an --out that is a file.
-        check_output(args.out, [], is_dir=True, label='--out')
-    except UnsafeOutputError as exc:
-        raise SystemExit(f'error: {exc}')
+    # It reads nothing; the guard still refuses an --out that is a file.
+    check_output_or_exit(args.out, [], is_dir=True, label='--out')
     params = dict(PRESETS[args.preset])
     for f in fields(SyntheticMuraConfig):
         value = getattr(args, f.name)

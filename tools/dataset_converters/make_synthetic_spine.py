@@ -22,7 +22,7 @@ from dataclasses import fields
 
 from radplugins.datasets.synthetic import (SyntheticSpineConfig,
                                            generate_synthetic_spine)
-from radplugins.utils import UnsafeOutputError, check_output
+from radplugins.utils import check_output_or_exit
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -50,11 +50,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    try:
-        # It reads nothing; the guard still refuses an --out that is a file.
-        check_output(args.out, [], is_dir=True, label='--out')
-    except UnsafeOutputError as exc:
-        raise SystemExit(f'error: {exc}')
+    # It reads nothing; the guard still refuses an --out that is a file.
+    check_output_or_exit(args.out, [], is_dir=True, label='--out')
     cfg = SyntheticSpineConfig(**{
         f.name: getattr(args, f.name)
         for f in fields(SyntheticSpineConfig) if hasattr(args, f.name)

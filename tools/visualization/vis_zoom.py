@@ -37,7 +37,7 @@ from mmpretrain.registry import DATASETS, TRANSFORMS
 
 import radplugins  # noqa: F401  registers the plugin
 from radplugins.apis import init_model, load_image_any
-from radplugins.utils import (UnsafeOutputError, check_output, data_roots,
+from radplugins.utils import (check_output_or_exit, data_roots,
                               set_data_root)
 from radplugins.visualization import (render_attention_panel,
                                       render_zoom_panel, sample_to_panel_args,
@@ -140,11 +140,8 @@ def main(argv=None) -> int:
     roots = [args.data_root] if args.data_root is not None else \
         data_roots(cfg)
     gt_file = args.ground_truth if args.ground_truth != 'auto' else None
-    try:
-        check_output(args.out_dir, roots + [gt_file], is_dir=True,
-                     label='--out-dir')
-    except UnsafeOutputError as exc:
-        raise SystemExit(f'error: {exc}')
+    check_output_or_exit(args.out_dir, roots + [gt_file], is_dir=True,
+                         label='--out-dir')
     model = init_model(cfg, args.checkpoint, args.device)
     if hasattr(model, 'return_maps'):
         model.return_maps = True
