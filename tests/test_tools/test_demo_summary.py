@@ -11,6 +11,8 @@ import math
 import os
 import os.path as osp
 import shutil
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -316,3 +318,47 @@ def test_metric_keys_are_the_metrics_own():
         if localises:
             assert types['ZoomLocalization'] is None
 
+
+def test_make_demo_ends_with_the_summary(tmp_path):
+    """make demo's recipe, with a stand-in for Python that trains nothing:
+    it times every step and ends with the summary."""
+    make = shutil.which('make')
+    if make is None:
+        pytest.skip('make is not installed')
+    fake = tmp_path / 'python'
+    fake.write_text(f'''#!{sys.executable}
+import json, os, sys, time
+args = sys.argv[1:]
+if args[0].endswith('demo_summary.py'):
+    os.execv({sys.executable!r}, [{sys.executable!r}] + args)
+work_dir = args[args.index('--work-dir') + 1]
+if args[0].endswith('train.py'):
+    os.makedirs(work_dir, exist_ok=True)
+    with open(os.path.join(work_dir, 'last_checkpoint'), 'w') as f:
+        f.write(os.path.join(work_dir, 'epoch_1.pth'))
+else:
+    stamp = time.strftime('%Y%m%d_%H%M%S')
+    os.makedirs(os.path.join(work_dir, stamp))
+    zoom = 'zoom' in args[1]  # the config
+    metrics = {{'mura/study/kappa': 0.5 + zoom * 0.25,
+               'mura/study/auroc': 0.75}}
+    if zoom:
+        metrics.update({{'loc/roi_hit': 0.875, 'loc/centre_hit': 0.125}})
+    with open(os.path.join(work_dir, stamp, stamp + '.json'), 'w') as f:
+        json.dump(metrics, f)
+''')
+    fake.chmod(0o755)
+    demo = tmp_path / 'demo'
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    proc = subprocess.run(
+        [make, '-o', 'env', '-o', 'demo-data', 'demo', f'PY={fake}',
+         f'DEMO_WORK_DIR={demo}', f'DEMO_DATA={tmp_path / "data"}'],
+        cwd=ROOT, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    lines = (demo / 'wall_times.txt').read_text().splitlines()
+    assert [line.split()[:2] for line in lines] == [
+        [stage, step] for stage in ('baseline', 'baseline-ft', 'zoom')
+        for step in ('train', 'test')
+    ]
+    assert '| zoom | 0.750 | 0.750 | 87.5 % (12.5 %) |' in proc.stdout
+    assert (demo / 'summary.md').read_text() in proc.stdout
