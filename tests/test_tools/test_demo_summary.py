@@ -91,6 +91,8 @@ def write_test_output(work_dir, metrics, name):
         ],
         default_hooks=runtime.default_hooks,
         default_scope=runtime.default_scope,
+        # What decides which scalars reach the JSON, if the runtime sets it.
+        log_processor=runtime.get('log_processor'),
         experiment_name=name)
     runner.test()
     found = [
