@@ -1,7 +1,8 @@
 # radplugins: two commands for a new user.
 #   make demo   set up, then train and test the baseline, and fine-tune it
 #               with and without zooming, on synthetic MURA with small lesions
-#               (1,000 training studies; about 50 minutes on 2 CPU cores)
+#               (1,000 training studies; about 50 minutes on 2 CPU cores);
+#               ends with a summary on screen and in work_dirs/demo/summary.md
 #   make test   set up, then run the test suite
 PYTHON_BASE ?= python3.11
 VENV ?= .venv
@@ -12,6 +13,8 @@ DEMO_CONFIG ?= configs/mura/baseline_resnetv1d18_1xb16_10e_synthetic-mura-1000.p
 DEMO_FT_CONFIG ?= configs/mura/baseline_resnetv1d18_1xb16_1e-ft_synthetic-mura-1000.py
 DEMO_ZOOM_CONFIG ?= configs/mura/zoom_resnetv1d18_1xb16_1e-ft_synthetic-mura-1000.py
 DEMO_WORK_DIR ?= work_dirs/demo
+# One line per demo step that finished: STAGE STEP START END (date +%s).
+DEMO_TIMES = $(DEMO_WORK_DIR)/wall_times.txt
 BENCH_CONFIG ?= configs/mura/baseline_resnet18_1xb16_8e_synthetic-mura.py
 PYTEST_ARGS ?=
 
@@ -32,25 +35,39 @@ demo-data: $(DEMO_DATA)/MURA-v1.1/train_image_paths.csv
 
 # Baseline, then from it two fine-tunings with the same schedule: plain
 # (the control) and zooming (as in the paper). Each test prints its kappa
-# table, the zoom's also its localisation table.
+# table, the zoom's also its localisation table; the last step sums them
+# up with the wall time of each step. A step runs as
+#   t=$$(date +%s) && COMMAND && $(call timed,STAGE STEP)
+# so its line in $(DEMO_TIMES) is written only when it succeeds.
+timed = echo "$(1) $$t $$(date +%s)" >> $(DEMO_TIMES)
+
 demo: env demo-data
-	$(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_WORK_DIR)/baseline \
-		--data-root $(DEMO_DATA)
-	$(PY) tools/test.py $(DEMO_CONFIG) \
+	mkdir -p $(DEMO_WORK_DIR) && : > $(DEMO_TIMES)
+	t=$$(date +%s) && $(PY) tools/train.py $(DEMO_CONFIG) \
+		--work-dir $(DEMO_WORK_DIR)/baseline --data-root $(DEMO_DATA) \
+		&& $(call timed,baseline train)
+	t=$$(date +%s) && $(PY) tools/test.py $(DEMO_CONFIG) \
 		"$$(cat $(DEMO_WORK_DIR)/baseline/last_checkpoint)" \
-		--work-dir $(DEMO_WORK_DIR)/baseline/test --data-root $(DEMO_DATA)
-	$(PY) tools/train.py $(DEMO_FT_CONFIG) \
+		--work-dir $(DEMO_WORK_DIR)/baseline/test --data-root $(DEMO_DATA) \
+		&& $(call timed,baseline test)
+	t=$$(date +%s) && $(PY) tools/train.py $(DEMO_FT_CONFIG) \
 		--work-dir $(DEMO_WORK_DIR)/baseline-ft --data-root $(DEMO_DATA) \
-		--cfg-options load_from="$$(cat $(DEMO_WORK_DIR)/baseline/last_checkpoint)"
-	$(PY) tools/test.py $(DEMO_FT_CONFIG) \
+		--cfg-options load_from="$$(cat $(DEMO_WORK_DIR)/baseline/last_checkpoint)" \
+		&& $(call timed,baseline-ft train)
+	t=$$(date +%s) && $(PY) tools/test.py $(DEMO_FT_CONFIG) \
 		"$$(cat $(DEMO_WORK_DIR)/baseline-ft/last_checkpoint)" \
-		--work-dir $(DEMO_WORK_DIR)/baseline-ft/test --data-root $(DEMO_DATA)
-	$(PY) tools/train.py $(DEMO_ZOOM_CONFIG) --work-dir $(DEMO_WORK_DIR)/zoom \
-		--data-root $(DEMO_DATA) --cfg-options \
-		load_from="$$(cat $(DEMO_WORK_DIR)/baseline/last_checkpoint)"
-	$(PY) tools/test.py $(DEMO_ZOOM_CONFIG) \
+		--work-dir $(DEMO_WORK_DIR)/baseline-ft/test --data-root $(DEMO_DATA) \
+		&& $(call timed,baseline-ft test)
+	t=$$(date +%s) && $(PY) tools/train.py $(DEMO_ZOOM_CONFIG) \
+		--work-dir $(DEMO_WORK_DIR)/zoom --data-root $(DEMO_DATA) \
+		--cfg-options load_from="$$(cat $(DEMO_WORK_DIR)/baseline/last_checkpoint)" \
+		&& $(call timed,zoom train)
+	t=$$(date +%s) && $(PY) tools/test.py $(DEMO_ZOOM_CONFIG) \
 		"$$(cat $(DEMO_WORK_DIR)/zoom/last_checkpoint)" \
-		--work-dir $(DEMO_WORK_DIR)/zoom/test --data-root $(DEMO_DATA)
+		--work-dir $(DEMO_WORK_DIR)/zoom/test --data-root $(DEMO_DATA) \
+		&& $(call timed,zoom test)
+	$(PY) tools/analysis_tools/demo_summary.py $(DEMO_WORK_DIR) \
+		--times $(DEMO_TIMES)
 
 bench: env demo-data
 	$(PY) tools/analysis_tools/benchmark_train.py $(BENCH_CONFIG) \

@@ -1,4 +1,5 @@
-"""Every relative link in README.md and docs/ resolves inside the repo."""
+"""Every relative link in README.md, docs/ and the config folders'
+README.md files resolves inside the repo."""
 import glob
 import os.path as osp
 import re
@@ -19,6 +20,7 @@ def markdown_files():
     files = [osp.join(ROOT, 'README.md')]
     files += sorted(
         glob.glob(osp.join(ROOT, 'docs', '**', '*.md'), recursive=True))
+    files += sorted(glob.glob(osp.join(ROOT, 'configs', '*', 'README.md')))
     return files
 
 
