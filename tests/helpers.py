@@ -250,3 +250,27 @@ def write_fracatlas_fixture(root: str,
                        'COCO_fracture_masks.json'), 'w') as f:
         json.dump(coco, f)
     return rows
+
+
+def block_network(monkeypatch) -> List[tuple]:
+    """Make every socket connection in this process fail, and record it.
+
+    Returns:
+        list: The addresses something tried to connect to (tests assert it
+        stays empty where no network may be touched).
+    """
+    attempts: List[tuple] = []
+
+    def refuse(self, address, *args, **kwargs):
+        attempts.append(address)
+        raise OSError(f'network disabled in tests: {address}')
+
+    def resolve(host, *args, **kwargs):
+        attempts.append((host, ))
+        raise socket.gaierror(socket.EAI_NONAME,
+                              f'network disabled in tests: {host}')
+
+    monkeypatch.setattr(socket.socket, 'connect', refuse)
+    monkeypatch.setattr(socket.socket, 'connect_ex', refuse)
+    monkeypatch.setattr(socket, 'getaddrinfo', resolve)
+    return attempts
