@@ -1,6 +1,7 @@
-"""Utilities: safe and checked checkpoint loading (files, and model-zoo
-URLs through the torch hub cache), CPU distributed,
+"""Utilities: safe and checked checkpoint loading (files, model-zoo URLs
+through the torch hub cache, ``init_cfg=Pretrained``), CPU distributed,
 config helpers, the output guard of the tools."""
+from .checked_pretrained_init import CheckedPretrainedInit
 from .checkpoint_compat import (TRAINING_STATE_GLOBALS,
                                 enable_safe_checkpoint_loading)
 from .checkpoint_loading import (CheckpointError, check_training_checkpoint,
@@ -16,7 +17,8 @@ from .output_guard import (UnsafeOutputError, check_output,
 from .tool_args import add_runner_args, apply_runner_args
 
 __all__ = [
-    'CheckpointError', 'PretrainedWeightsUnavailable', 'TRAINING_STATE_GLOBALS',
+    'CheckedPretrainedInit', 'CheckpointError',
+    'PretrainedWeightsUnavailable', 'TRAINING_STATE_GLOBALS',
     'UnsafeOutputError', 'add_runner_args', 'apply_runner_args',
     'check_amp_available', 'check_output', 'check_output_or_exit',
     'check_training_checkpoint', 'data_roots',
