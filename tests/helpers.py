@@ -250,3 +250,58 @@ def write_fracatlas_fixture(root: str,
                        'COCO_fracture_masks.json'), 'w') as f:
         json.dump(coco, f)
     return rows
+
+
+def fake_weights(state_dict, seed: int = 0, large: int = 100_000) -> dict:
+    """Stand-ins for a released checkpoint's weights: every floating tensor
+    of ``state_dict`` replaced by new random values of the same shape.
+
+    Tensors of more than ``large`` elements repeat one random row (a
+    stride-0 view of it), so a VGG19-sized file takes kilobytes on disk
+    and loads in milliseconds; every value still differs from the
+    model's own.
+
+    Args:
+        state_dict (Mapping): Names and tensors (shapes) to imitate.
+        seed (int): Seed of the random values.
+        large (int): Above this many elements a tensor repeats one row.
+
+    Returns:
+        dict: Name -> tensor; integer buffers are copied as they are.
+    """
+    import torch
+    gen = torch.Generator().manual_seed(seed)
+    fake = {}
+    for key, value in state_dict.items():
+        if not value.is_floating_point():
+            fake[key] = value.clone()
+        elif value.numel() > large and value.dim() > 0:
+            row = torch.randn(value.shape[-1], generator=gen)
+            fake[key] = row.expand(value.shape)
+        else:
+            fake[key] = torch.randn(value.shape, generator=gen)
+    return fake
+
+
+def block_network(monkeypatch) -> List[tuple]:
+    """Make every socket connection in this process fail, and record it.
+
+    Returns:
+        list: The addresses something tried to connect to (tests assert it
+        stays empty where no network may be touched).
+    """
+    attempts: List[tuple] = []
+
+    def refuse(self, address, *args, **kwargs):
+        attempts.append(address)
+        raise OSError(f'network disabled in tests: {address}')
+
+    def resolve(host, *args, **kwargs):
+        attempts.append((host, ))
+        raise socket.gaierror(socket.EAI_NONAME,
+                              f'network disabled in tests: {host}')
+
+    monkeypatch.setattr(socket.socket, 'connect', refuse)
+    monkeypatch.setattr(socket.socket, 'connect_ex', refuse)
+    monkeypatch.setattr(socket, 'getaddrinfo', resolve)
+    return attempts

@@ -7,8 +7,13 @@ _base_ = ['./faster-rcnn_r50_fpn_1x_flag-implant.py']
 image_scale = (384, 384)
 batch_size = 4
 channels = 128
+# From scratch, as every synthetic demo (the measured figures are): no
+# COCO file (the R50 parent's load_from) and no ImageNet file, and the
+# BatchNorm statistics and the first stage learn.
+load_from = None
 model = dict(
-    backbone=dict(depth=18),
+    backbone=dict(
+        depth=18, init_cfg=None, frozen_stages=-1, norm_eval=False),
     neck=dict(in_channels=[64, 128, 256, 512], out_channels=channels),
     rpn_head=dict(
         in_channels=channels,

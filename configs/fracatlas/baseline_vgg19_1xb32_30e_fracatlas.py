@@ -1,10 +1,12 @@
 # The paper's baseline network (VGG19, 224 px, Adam 1e-4 for 30 epochs) on
 # FracAtlas, for users with a GPU; on the 2-core CPU of the measured runs
 # it would take days, so the page's figures come from the ResNetV1d-18
-# configs next to this one (docs/models/fracatlas.md). ImageNet weights are
-# what the paper fine-tunes: set model.backbone.init_cfg (see
-# configs/_base_/models/vgg19_mura.py); the VGG's own classifier is the
-# 2-way head. Pixels are normalised with ImageNet's statistics for them.
+# configs next to this one (docs/models/fracatlas.md). Weights: what the
+# paper fine-tunes, MMPretrain's ImageNet VGG19 (vgg19_8xb32_in1k), every
+# backbone layer except the 2-way last layer (backbone.classifier.6), which
+# stays initialised (configs/_base_/models/vgg19_mura.py). Pixels are
+# normalised with ImageNet's statistics for them. Offline, a local file or
+# from scratch (model.backbone.init_cfg=None): docs/pretrained_weights.md.
 _base_ = [
     '../_base_/models/vgg19_mura.py',
     '../_base_/datasets/fracatlas_bs16_224.py',

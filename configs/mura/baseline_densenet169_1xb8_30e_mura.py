@@ -1,4 +1,9 @@
 # MURA's official baseline: DenseNet-169, 320 px input, batch 8, Adam 1e-4.
+# Weights: the backbone from MMPretrain's ImageNet DenseNet-169
+# (densenet169_3rdparty_in1k), as the MURA authors start from ImageNet; the
+# 2-way head (head.fc) does not load and stays initialised. Offline, a
+# local file or from scratch (model.backbone.init_cfg=None):
+# docs/pretrained_weights.md.
 _base_ = [
     '../_base_/models/densenet169_mura.py',
     '../_base_/datasets/mura_bs32_224.py',

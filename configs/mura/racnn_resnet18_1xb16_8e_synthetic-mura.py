@@ -8,17 +8,27 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
+# From scratch with PyTorch's default initialisation, as in the measured
+# runs (docs/models/racnn.md; until RACNNClassifier passed init_weights on
+# to its parts, their init_cfg was not applied): no Kaiming/zero-residual
+# init of the ResNets, no Normal init of the heads.
 model = dict(
     type='RACNNClassifier',
     num_scales=3,
-    backbone=dict(type='ResNet', depth=18, out_indices=(3, )),
+    backbone=dict(
+        type='ResNet',
+        depth=18,
+        out_indices=(3, ),
+        init_cfg=None,
+        zero_init_residual=False),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='LinearClsHead',
         num_classes=2,
         in_channels=512,
         loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
-        topk=(1, )),
+        topk=(1, ),
+        init_cfg=None),
     apn=dict(
         type='AttentionProposalNetwork',
         in_channels=512,

@@ -2,7 +2,11 @@
 # scales, 2 classes, images padded to 512 and cropped to 448, batch 8 for
 # training and 2 for testing. The paper does not give the optimiser; SGD
 # with momentum for the classifiers and a smaller rate for the APNs are our
-# choice.
+# choice. Weights: each scale's convolutions from MMPretrain's ImageNet VGG19
+# (vgg19_8xb32_in1k), so there is no classifier warm-up; the file's fully
+# connected layers are not used, the heads, APNs and fusion layer stay
+# initialised. Offline, a local file or from scratch (then also a warm-up):
+# docs/pretrained_weights.md.
 _base_ = [
     '../_base_/models/racnn_vgg19_mura.py',
     '../_base_/datasets/mura_racnn_bs8_448.py',

@@ -85,7 +85,9 @@ def read_checkpoint(filename: str,
     """Read a checkpoint file with torch's safe (``weights_only``) loader.
 
     Args:
-        filename (str): A local path or any URL MMEngine reads.
+        filename (str): A local path or any URL MMEngine reads
+            (``http(s)://`` through the torch hub cache, see
+            :mod:`radplugins.utils.model_zoo`).
         map_location (Any): As :func:`torch.load`. Defaults to ``'cpu'``.
 
     Returns:
@@ -101,6 +103,8 @@ def read_checkpoint(filename: str,
     """
     try:
         checkpoint = _load_checkpoint(filename, map_location=map_location)
+    except CheckpointError:
+        raise  # from a scheme's loader (a URL's cached file): named there
     except pickle.UnpicklingError as exc:
         raise CheckpointError(_unpickling_message(filename, exc)) from None
     except EOFError:

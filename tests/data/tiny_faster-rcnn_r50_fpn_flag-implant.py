@@ -1,7 +1,10 @@
 # A tiny variant of the Faster R-CNN flag/implant config for end-to-end
 # tests: 128-px images, the first 4 images of each split, no workers, one
-# epoch.
+# epoch. From scratch and offline: no COCO file, BatchNorm learns.
 _base_ = ['../../configs/detection/faster-rcnn_r50_fpn_1x_flag-implant.py']
+
+load_from = None
+model = dict(backbone=dict(frozen_stages=-1, norm_eval=False))
 
 image_scale = (128, 128)
 train_pipeline = [

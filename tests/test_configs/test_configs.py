@@ -39,9 +39,10 @@ def test_config_runs_one_sample(path, mura_root, tmp_path):
     assert cfg.custom_imports == dict(
         imports=['radplugins'], allow_failed_imports=False)
     assert cfg.default_scope == 'mmpretrain'
-    # Pretrained weights are opt-in: nothing may be fetched by default.
+    # Which configs name model-zoo weights, and which exactly, is
+    # test_pretrained_weights.py's; building a model reads none of them
+    # (only init_weights does).
     assert cfg.load_from is None
-    assert 'http' not in str(cfg.model)
 
     # Synthetic configs may read the generator's box ground truth, which
     # the hand-written fixture lacks.

@@ -2,13 +2,27 @@
 # 2 classes (negative/positive). Three scales, each its own VGG19 conv
 # stack, global pooling and softmax classifier; two attention proposal
 # networks; the inter-scale ranking loss with margin 0.05; the fused score
-# is a linear layer on the three pooled features. ImageNet initialisation
-# is opt-in: set backbone.init_cfg to dict(type='Pretrained',
-# checkpoint='/local/vgg19.pth', prefix='backbone') in a child config.
+# is a linear layer on the three pooled features. As in RA-CNN, the three
+# VGG19s start from ImageNet: MMPretrain's VGG19 (vgg19_8xb32_in1k in
+# MMPretrain's metafile), its convolutions into each scale; the file's
+# fully connected layers (backbone.classifier.*) are not used, and the
+# heads, the attention proposal networks and the fusion layer keep their
+# own initialisation. Offline use, a local file or from scratch
+# (init_cfg=None; then set classifier_warmup_iters below back to about an
+# epoch): docs/pretrained_weights.md.
+imagenet_checkpoint = 'https://download.openmmlab.com/mmclassification/v0/vgg/vgg19_batch256_imagenet_20210208-e6920e4a.pth'  # noqa: E501
 model = dict(
     type='RACNNClassifier',
     num_scales=3,
-    backbone=dict(type='VGG', depth=19, num_classes=-1, init_cfg=None),
+    backbone=dict(
+        type='VGG',
+        depth=19,
+        num_classes=-1,
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint=imagenet_checkpoint,
+            prefix='backbone',
+            allow_unexpected=['classifier.'])),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='LinearClsHead',
@@ -29,9 +43,9 @@ model = dict(
     # Phase lengths in iterations; the paper alternates "until
     # convergence", these are ours.
     alternation=dict(
-        # About one MURA epoch at batch 8 from scratch; 0 when the
-        # subnetworks start from ImageNet weights, as in the paper.
-        classifier_warmup_iters=4600,
+        # 0: the subnetworks start from ImageNet weights, as in the paper;
+        # from scratch, about one MURA epoch at batch 8 (4600).
+        classifier_warmup_iters=0,
         apn_init_iters=500,
         classifier_iters=1000,
         apn_iters=250,

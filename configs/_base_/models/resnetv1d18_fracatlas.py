@@ -1,6 +1,10 @@
 # ResNetV1d-18 with a 2-way head for FracAtlas, from scratch with PyTorch's
 # default initialisation (the recipe that learnt the synthetic demo's small
-# lesions). About 17 % of FracAtlas is fractured; the positive class is
+# lesions). It stays from scratch: MMPretrain's metafile has no ImageNet
+# ResNetV1d-18 (its ResNetV1d weights are for depths 50, 101 and 152), and
+# the measured figures of docs/models/fracatlas.md are from scratch; the
+# FracAtlas configs that fine-tune ImageNet weights are the VGG19 ones.
+# About 17 % of FracAtlas is fractured; the positive class is
 # weighted by the train split's not-fractured / fractured ratio, so the 0.5
 # threshold that kappa, sensitivity and specificity use sits near the
 # balanced operating point (AUROC does not depend on it).

@@ -7,6 +7,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.logging import MessageHub
+from mmengine.model import ModuleList
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmpretrain.models.classifiers import BaseClassifier
 from mmpretrain.registry import MODELS
@@ -64,6 +65,10 @@ class RACNNClassifier(BaseClassifier):
     and the zoom visualisation read it like a :class:`ZoomInClassifier`.
     Mapping to the original needs the ``scale_factor`` and
     ``letterbox_offset`` metainfo of :class:`LetterboxResize`.
+
+    Every scale's parts are initialised by ``init_weights`` from their own
+    ``init_cfg`` (e.g. each backbone from the same ImageNet checkpoint), as
+    an ``ImageClassifier``'s are.
 
     Args:
         backbone (dict): Backbone config, built once per scale. Its last
@@ -136,15 +141,17 @@ class RACNNClassifier(BaseClassifier):
         self.fusion = fusion
         self.alternation = alternation
 
-        self.backbones = nn.ModuleList(
+        # MMEngine's ModuleList: init_weights reaches the parts (a plain
+        # nn.ModuleList has none, and their init_cfg would be ignored).
+        self.backbones = ModuleList(
             MODELS.build(copy.deepcopy(backbone)) for _ in range(num_scales))
-        self.necks = nn.ModuleList(
+        self.necks = ModuleList(
             MODELS.build(copy.deepcopy(neck)) if neck else nn.Identity()
             for _ in range(num_scales))
-        self.heads = nn.ModuleList(
+        self.heads = ModuleList(
             MODELS.build(copy.deepcopy(head)) for _ in range(num_scales))
         apn = {'type': 'AttentionProposalNetwork', **(apn or {})}
-        self.apns = nn.ModuleList(
+        self.apns = ModuleList(
             MODELS.build(copy.deepcopy(apn)) for _ in range(num_scales - 1))
         side = alternation['apn_init_side']
         lo, hi = self.apns[0].side_range

@@ -218,3 +218,27 @@ def test_bad_configs_are_named():
         build(alternation=dict(apn_init_side=0.9))
     with pytest.raises(ValueError, match='classifier_iters'):
         build(alternation=dict(classifier_iters=-1))
+
+
+def test_init_weights_reaches_every_scale_s_parts(tmp_path):
+    """Each scale's backbone takes its init_cfg (e.g. ImageNet weights),
+    and the heads theirs, as in an ImageClassifier."""
+    torch.manual_seed(1)
+    source = MODELS.build(dict(type='ResNet', depth=18, out_indices=(3, )))
+    path = str(tmp_path / 'in1k.pth')
+    torch.save(dict(state_dict={f'backbone.{k}': v for k, v in
+                                source.state_dict().items()}), path)
+    model = build(
+        backbone=dict(type='ResNet', depth=18, out_indices=(3, ),
+                      init_cfg=dict(type='Pretrained', checkpoint=path,
+                                    prefix='backbone')),
+        head=dict(type='LinearClsHead', num_classes=2, in_channels=512,
+                  loss=dict(type='CrossEntropyLoss'),
+                  init_cfg=dict(type='Constant', layer='Linear', val=0.5)))
+    model.init_weights()
+    for backbone in model.backbones:
+        for key, value in source.state_dict().items():
+            torch.testing.assert_close(backbone.state_dict()[key], value,
+                                       msg=key)
+    for head in model.heads:
+        assert torch.all(head.fc.weight == 0.5)
