@@ -1,5 +1,5 @@
 """Utilities: safe and checked checkpoint loading, CPU distributed, config
-helpers, the output guard of the tools."""
+helpers, the output guard of the tools, mixed precision."""
 from .checkpoint_compat import (TRAINING_STATE_GLOBALS,
                                 enable_safe_checkpoint_loading)
 from .checkpoint_loading import (CheckpointError, check_training_checkpoint,
@@ -10,13 +10,18 @@ from .dist_utils import (check_amp_available, setup_cpu_distributed,
                          teardown_distributed)
 from .output_guard import (UnsafeOutputError, check_output,
                            check_output_or_exit, path_is_within)
+from .precision import (amp_inference, amp_optim_wrapper_cfg,
+                        cpu_supports_bf16, resolve_amp_dtype,
+                        to_channels_last, to_float32)
 from .tool_args import add_runner_args, apply_runner_args
 
 __all__ = [
     'CheckpointError', 'TRAINING_STATE_GLOBALS', 'UnsafeOutputError',
-    'add_runner_args', 'apply_runner_args', 'check_amp_available',
-    'check_output', 'check_output_or_exit', 'check_training_checkpoint',
+    'add_runner_args', 'amp_inference', 'amp_optim_wrapper_cfg',
+    'apply_runner_args', 'check_amp_available', 'check_output',
+    'check_output_or_exit', 'check_training_checkpoint', 'cpu_supports_bf16',
     'data_roots', 'enable_safe_checkpoint_loading', 'load_model_checkpoint',
     'load_state_dict_checked', 'path_is_within', 'read_checkpoint',
-    'set_data_root', 'setup_cpu_distributed', 'teardown_distributed'
+    'resolve_amp_dtype', 'set_data_root', 'setup_cpu_distributed',
+    'teardown_distributed', 'to_channels_last', 'to_float32'
 ]
