@@ -357,3 +357,27 @@ def test_infer_refuses_a_checkpoint_of_another_model(tmp_path):
         '2 missing key(s)' in proc.stderr
     assert 'Traceback' not in proc.stderr
     assert not (out / 'hand.json').exists()
+
+
+def test_infer_amp_matches_float32_within_bfloat16_rounding(
+        tmp_path, monkeypatch, capsys):
+    """--amp (and --channels-last): the same files, float32 JSON, the
+    probabilities those of float32 to bfloat16's rounding."""
+    from radplugins.utils import precision
+    monkeypatch.setattr(precision, 'cpu_supports_bf16', lambda: True)
+    ckpt = make_checkpoint(ZOOM_CONFIG, tmp_path / 'zoom.pth')
+    png = tmp_path / 'in' / 'hand.png'
+    png.parent.mkdir()
+    cv2.imwrite(str(png), radiograph(150, 110, 0))
+    records = {}
+    for name, extra in (('float32', []),
+                        ('amp', ['--amp', '--channels-last'])):
+        out = tmp_path / name
+        assert infer_main(ZOOM_CONFIG, ckpt, png, '--out-dir', out,
+                          *extra) == 0
+        records[name] = check_record(out / 'hand.png.json', (150, 110), 1)
+    amp, ref = records['amp'], records['float32']
+    assert amp['probability'] != ref['probability']
+    assert amp['probability'] == pytest.approx(ref['probability'], abs=0.05)
+    for a, b in zip(amp['scale_probabilities'], ref['scale_probabilities']):
+        assert a == pytest.approx(b, abs=0.05)
