@@ -24,6 +24,7 @@ saliency post-processing keep their inputs' dtype, so code that needs
 float32 (entropy quantisation, ROI thresholds, probabilities) casts
 explicitly (see :mod:`radplugins.saliency`).
 """
+import copy
 import functools
 import logging
 from contextlib import contextmanager, nullcontext
@@ -234,37 +235,46 @@ def amp_inference(model: nn.Module,
                 setattr(model, name, previous)
 
 
-def amp_optim_wrapper_cfg(optim_wrapper: dict, device_type: str) -> dict:
+def amp_optim_wrapper_cfg(optim_wrapper: dict,
+                          device_type: str,
+                          dtype: Optional[str] = None) -> dict:
     """The optimiser wrapper config of ``tools/train.py --amp``.
 
     On a CPU: :class:`~radplugins.engine.optimizers.CPUAmpOptimWrapper`
     (bfloat16 autocast, no loss scaling; float32 where the CPU lacks the
     instructions). On a GPU (or NPU, MLU): MMEngine's ``AmpOptimWrapper``
-    with float16 and dynamic loss scaling. A config of several wrappers
-    (RA-CNN's ``classifier`` and ``apn``) has each entry switched.
+    with float16 (or ``dtype``) and dynamic loss scaling. A config of
+    several wrappers (RA-CNN's ``classifier`` and ``apn``) has each entry
+    switched.
 
     Args:
         optim_wrapper (dict): The config's ``optim_wrapper``.
         device_type (str): Where training runs.
+        dtype (str, optional): ``'bfloat16'`` or ``'float16'``; None takes
+            the device's choice. The wrapper checks it when it is built
+            (a CPU refuses float16).
 
     Returns:
         dict: A new config; ``optim_wrapper`` is not modified.
     """
-    cfg = ConfigDict(optim_wrapper)
+    cfg = ConfigDict(copy.deepcopy(dict(optim_wrapper)))
     if 'optimizer' not in cfg and cfg and all(
             isinstance(v, dict) and 'optimizer' in v for k, v in cfg.items()
             if k != 'constructor'):
         for key in cfg:
             if key != 'constructor':
-                cfg[key] = amp_optim_wrapper_cfg(cfg[key], device_type)
+                cfg[key] = amp_optim_wrapper_cfg(cfg[key], device_type,
+                                                 dtype)
         return cfg
     if device_type == 'cpu':
         cfg.type = 'CPUAmpOptimWrapper'
-        cfg.dtype = 'bfloat16'
+        cfg.dtype = dtype or 'bfloat16'
         cfg.pop('loss_scale', None)
     else:
         cfg.type = 'AmpOptimWrapper'
         cfg.setdefault('loss_scale', 'dynamic')
+        if dtype is not None:
+            cfg.dtype = dtype
     return cfg
 
 

@@ -148,6 +148,10 @@ def test_optim_wrapper_cfg_per_device():
     gpu = amp_optim_wrapper_cfg(cfg, 'cuda')
     assert gpu.type == 'AmpOptimWrapper' and gpu.loss_scale == 'dynamic'
     assert 'type' not in cfg  # the input is left alone
+    assert 'dtype' not in gpu  # AmpOptimWrapper's default: float16
+    assert amp_optim_wrapper_cfg(cfg, 'cuda', 'bfloat16').dtype == 'bfloat16'
+    # The CPU wrapper refuses float16 when it is built.
+    assert amp_optim_wrapper_cfg(cfg, 'cpu', 'float16').dtype == 'float16'
     # RA-CNN: one wrapper per entry.
     racnn = dict(constructor='RACNNOptimWrapperConstructor',
                  classifier=dict(optimizer=dict(type='SGD', lr=0.1)),
