@@ -3,6 +3,12 @@
 #               with and without zooming, on synthetic MURA with small lesions
 #               (1,000 training studies; about 50 minutes on 2 CPU cores)
 #   make test   set up, then run the test suite
+# Options of the demo:
+#   DEMO_AMP=1            train and test in bfloat16 mixed precision (--amp;
+#                         float32, said once, on a CPU without bfloat16
+#                         instructions); outputs go to work_dirs/demo-bf16
+#   DEMO_CHANNELS_LAST=1  channels-last models (--channels-last)
+#   DEMO_SEED=N           seed every training (randomness.seed=N)
 PYTHON_BASE ?= python3.11
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -11,11 +17,21 @@ DEMO_DATA ?= data/synthetic_mura_1000
 DEMO_CONFIG ?= configs/mura/baseline_resnetv1d18_1xb16_10e_synthetic-mura-1000.py
 DEMO_FT_CONFIG ?= configs/mura/baseline_resnetv1d18_1xb16_1e-ft_synthetic-mura-1000.py
 DEMO_ZOOM_CONFIG ?= configs/mura/zoom_resnetv1d18_1xb16_1e-ft_synthetic-mura-1000.py
+DEMO_AMP ?= 0
+DEMO_CHANNELS_LAST ?= 0
+DEMO_SEED ?=
+ifeq ($(DEMO_AMP),1)
+DEMO_WORK_DIR ?= work_dirs/demo-bf16
+else
 DEMO_WORK_DIR ?= work_dirs/demo
+endif
+DEMO_PRECISION := $(if $(filter 1,$(DEMO_AMP)),--amp) \
+	$(if $(filter 1,$(DEMO_CHANNELS_LAST)),--channels-last)
+DEMO_SEED_OPTION := $(if $(DEMO_SEED),randomness.seed=$(DEMO_SEED))
 BENCH_CONFIG ?= configs/mura/baseline_resnet18_1xb16_8e_synthetic-mura.py
 PYTEST_ARGS ?=
 
-.PHONY: env test demo demo-data bench clean
+.PHONY: env test demo demo-data bench bench-precision clean
 
 # Idempotent: seconds when the environment is already built.
 env:
@@ -35,26 +51,42 @@ demo-data: $(DEMO_DATA)/MURA-v1.1/train_image_paths.csv
 # table, the zoom's also its localisation table.
 demo: env demo-data
 	$(PY) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_WORK_DIR)/baseline \
-		--data-root $(DEMO_DATA)
+		--data-root $(DEMO_DATA) $(DEMO_PRECISION) \
+		$(if $(DEMO_SEED_OPTION),--cfg-options $(DEMO_SEED_OPTION))
 	$(PY) tools/test.py $(DEMO_CONFIG) \
 		"$$(cat $(DEMO_WORK_DIR)/baseline/last_checkpoint)" \
-		--work-dir $(DEMO_WORK_DIR)/baseline/test --data-root $(DEMO_DATA)
+		--work-dir $(DEMO_WORK_DIR)/baseline/test --data-root $(DEMO_DATA) \
+		$(DEMO_PRECISION)
 	$(PY) tools/train.py $(DEMO_FT_CONFIG) \
 		--work-dir $(DEMO_WORK_DIR)/baseline-ft --data-root $(DEMO_DATA) \
-		--cfg-options load_from="$$(cat $(DEMO_WORK_DIR)/baseline/last_checkpoint)"
+		$(DEMO_PRECISION) --cfg-options $(DEMO_SEED_OPTION) \
+		load_from="$$(cat $(DEMO_WORK_DIR)/baseline/last_checkpoint)"
 	$(PY) tools/test.py $(DEMO_FT_CONFIG) \
 		"$$(cat $(DEMO_WORK_DIR)/baseline-ft/last_checkpoint)" \
-		--work-dir $(DEMO_WORK_DIR)/baseline-ft/test --data-root $(DEMO_DATA)
+		--work-dir $(DEMO_WORK_DIR)/baseline-ft/test --data-root $(DEMO_DATA) \
+		$(DEMO_PRECISION)
 	$(PY) tools/train.py $(DEMO_ZOOM_CONFIG) --work-dir $(DEMO_WORK_DIR)/zoom \
-		--data-root $(DEMO_DATA) --cfg-options \
+		--data-root $(DEMO_DATA) $(DEMO_PRECISION) \
+		--cfg-options $(DEMO_SEED_OPTION) \
 		load_from="$$(cat $(DEMO_WORK_DIR)/baseline/last_checkpoint)"
 	$(PY) tools/test.py $(DEMO_ZOOM_CONFIG) \
 		"$$(cat $(DEMO_WORK_DIR)/zoom/last_checkpoint)" \
-		--work-dir $(DEMO_WORK_DIR)/zoom/test --data-root $(DEMO_DATA)
+		--work-dir $(DEMO_WORK_DIR)/zoom/test --data-root $(DEMO_DATA) \
+		$(DEMO_PRECISION)
 
 bench: env demo-data
 	$(PY) tools/analysis_tools/benchmark_train.py $(BENCH_CONFIG) \
 		--data-root $(DEMO_DATA)
+
+# float32 against bfloat16 (and channels-last) on the demo's two models,
+# side by side in one run each: train steps, inference, memory.
+bench-precision: env demo-data
+	$(PY) tools/analysis_tools/benchmark_train.py $(DEMO_CONFIG) \
+		--data-root $(DEMO_DATA) --precision float32 bfloat16 \
+		--channels-last --infer-iters 10
+	$(PY) tools/analysis_tools/benchmark_zoom.py $(DEMO_ZOOM_CONFIG) \
+		--batch 16 --precision float32 bfloat16 --channels-last \
+		--infer-iters 5
 
 clean:
 	rm -rf $(DEMO_WORK_DIR) .pytest_cache
