@@ -39,8 +39,9 @@ class AutocastInferenceHook(Hook):
 
     def __init__(self, dtype: Optional[str] = None) -> None:
         if dtype is not None and dtype not in AMP_DTYPES:
-            raise ValueError(f'AutocastInferenceHook: unknown dtype {dtype!r}; '
-                             f'expected one of {AMP_DTYPES} or None')
+            raise ValueError(f'AutocastInferenceHook: unknown dtype '
+                             f'{dtype!r}; expected one of {AMP_DTYPES} or '
+                             'None')
         self.dtype = dtype
         self._stack: Optional[ExitStack] = None
 
