@@ -28,6 +28,11 @@ Examples::
         work_dirs/zoom_resnet18_1xb16_8e_synthetic-mura/epoch_8.pth \\
         scan.dcm folder_of_pngs/ --out-dir results/
 
+``--amp`` runs the network in bfloat16 on a CPU with bfloat16
+instructions (float16 on a GPU; float32, said once, where neither); the
+saliency, boxes and probabilities are computed and written in float32.
+``--channels-last`` stores the model NHWC.
+
 With a SpineNet config the inputs are disc volume files (``.npy``/``.npz``):
 per volume ``<name>.json`` (the six predictions) and one hotspot strip per
 task, ``<name>.<task>.png``, named as above.
@@ -54,7 +59,9 @@ import radplugins  # noqa: F401  registers the plugin
 from radplugins.apis import (build_inference_pipeline, inference_model,
                              init_model, load_image_any,
                              mirrored_output_names, prediction_to_dict)
-from radplugins.utils import CheckpointError, UnsafeOutputError, check_output
+from radplugins.utils import (CheckpointError, UnsafeOutputError,
+                              add_precision_args, amp_inference, check_output,
+                              to_channels_last)
 from radplugins.visualization import render_overlay, save_image
 
 
@@ -91,6 +98,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         nargs='+',
         action=DictAction,
         help='override config entries, e.g. model.num_steps=2')
+    add_precision_args(parser)
     return parser.parse_args(argv)
 
 
@@ -163,6 +171,8 @@ def run_volumes(args: argparse.Namespace, cfg: Config) -> int:
         print(f'error: {exc}', file=sys.stderr)
         return 2
     model.hotspot_cfg['enabled'] = True
+    if args.channels_last:
+        to_channels_last(model)
     pipeline = build_disc_pipeline(cfg)
     os.makedirs(args.out_dir, exist_ok=True)
     pairs = mirrored_output_names(args.inputs, expand=lambda item: [item])
@@ -173,8 +183,9 @@ def run_volumes(args: argparse.Namespace, cfg: Config) -> int:
         os.makedirs(osp.dirname(out_base), exist_ok=True)
         try:
             bodies = body_boxes_of(path, boxes, args.disc_csv)
-            sample, volume = inference_disc_volume(model, pipeline, path,
-                                                   bodies)
+            with amp_inference(model, enabled=args.amp):
+                sample, volume = inference_disc_volume(
+                    model, pipeline, path, bodies)
             grades = disc_prediction_to_dict(sample, model.tasks)
         except Exception as exc:  # report every bad file, keep going
             failed.append(path)
@@ -236,6 +247,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     except CheckpointError as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 2
+    if args.channels_last:
+        to_channels_last(model)
     pipeline, channels = build_inference_pipeline(cfg)
     names = model.dataset_meta.get('classes')
     failed: List[str] = []
@@ -244,8 +257,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         out_base = osp.join(args.out_dir, name)
         os.makedirs(osp.dirname(out_base) or '.', exist_ok=True)
         try:
-            record = run_one(model, pipeline, channels, names, path,
-                             out_base, args.max_side)
+            with amp_inference(model, enabled=args.amp):
+                record = run_one(model, pipeline, channels, names, path,
+                                 out_base, args.max_side)
         except Exception as exc:  # report every bad file, keep going
             failed.append(path)
             print(f'{path}: skipped: {type(exc).__name__}: {exc}',

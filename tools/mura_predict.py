@@ -30,6 +30,10 @@ Examples::
     python tools/mura_predict.py MURA-v1.1/valid_image_paths.csv preds.csv \\
         --config configs/mura/baseline_resnet18_1xb16_8e_synthetic-mura.py \\
         --checkpoint work_dirs/demo/baseline/epoch_8.pth
+
+``--amp`` runs the network in bfloat16 on a CPU with bfloat16
+instructions (float16 on a GPU; float32, said once, where neither); the
+probabilities are averaged and thresholded in float32.
 """
 import argparse
 import csv
@@ -48,7 +52,8 @@ import radplugins  # noqa: F401  registers the plugin
 from radplugins.apis import init_model, positive_class_index
 from radplugins.datasets.mura import MURA_FOLDER
 from radplugins.evaluation.metrics import MuraKappa
-from radplugins.utils import check_output
+from radplugins.utils import (add_precision_args, amp_inference,
+                              check_output, to_channels_last)
 
 STUDY_LOADERS = ('LoadStudyViews', )
 
@@ -84,6 +89,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         nargs='+',
         action=DictAction,
         help='override config entries, e.g. model.num_steps=2')
+    add_precision_args(parser)
     return parser.parse_args(argv)
 
 
@@ -370,8 +376,11 @@ def main(argv=None) -> int:
         cfg.merge_from_dict(args.cfg_options)
     try:
         model = init_model(cfg, args.checkpoint, device=args.device)
-        predictions = predict_studies(model, rows, args.data_root,
-                                      args.batch_size)
+        if args.channels_last:
+            to_channels_last(model)
+        with amp_inference(model, enabled=args.amp):
+            predictions = predict_studies(model, rows, args.data_root,
+                                          args.batch_size)
     except (FileNotFoundError, ValueError) as exc:
         print(f'error: {exc}', file=sys.stderr)
         return 1

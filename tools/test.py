@@ -5,6 +5,7 @@ Examples::
     python tools/test.py CONFIG CHECKPOINT
     python tools/test.py CONFIG CHECKPOINT --out preds.pkl
     python tools/test.py CONFIG CHECKPOINT --tta   # the config's tta_model
+    python tools/test.py CONFIG CHECKPOINT --amp   # bfloat16 on a CPU
     bash tools/dist_test.sh CONFIG CHECKPOINT 2
 """
 import argparse
@@ -13,7 +14,8 @@ from mmengine.config import Config, ConfigDict
 
 import radplugins  # noqa: F401
 from radplugins.engine import build_runner
-from radplugins.utils import (CheckpointError, add_runner_args,
+from radplugins.utils import (CheckpointError, add_precision_args,
+                              add_runner_args, apply_precision_args,
                               apply_runner_args, setup_cpu_distributed,
                               teardown_distributed)
 
@@ -32,6 +34,7 @@ def parse_args() -> argparse.Namespace:
         action='store_true',
         help='test-time augmentation: wrap the model in the config\'s '
         'tta_model and load the test set through its tta_pipeline')
+    add_precision_args(parser)
     add_runner_args(parser)
     return parser.parse_args()
 
@@ -39,6 +42,8 @@ def parse_args() -> argparse.Namespace:
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply the command line to the config."""
     cfg.load_from = args.checkpoint
+    # --amp: the test loop under autocast (AutocastInferenceHook).
+    apply_precision_args(cfg, args, training=False)
     # --cfg-options first, so that they reach tta_model and tta_pipeline
     # (and, with --tta, the wrapped detector as model.*).
     apply_runner_args(cfg, args)

@@ -7,6 +7,7 @@ Examples::
     python tools/train.py CONFIG --resume work_dirs/x/epoch_3.pth
     python tools/train.py CONFIG --data-root /data/mura  # real MURA-v1.1
     python tools/train.py CONFIG --check-data   # every file loads first
+    python tools/train.py CONFIG --amp   # bfloat16 on a CPU, float16 on a GPU
     bash tools/dist_train.sh CONFIG 2                    # 2 processes
 """
 import argparse
@@ -17,8 +18,9 @@ from mmengine.config import Config
 # is read; configs also import it through custom_imports.
 import radplugins  # noqa: F401
 from radplugins.engine import build_runner
-from radplugins.utils import (CheckpointError, add_runner_args,
-                              apply_runner_args, check_amp_available,
+from radplugins.utils import (CheckpointError, add_custom_hook,
+                              add_precision_args, add_runner_args,
+                              apply_precision_args, apply_runner_args,
                               setup_cpu_distributed, teardown_distributed)
 
 
@@ -33,8 +35,6 @@ def parse_args() -> argparse.Namespace:
         help='resume from this checkpoint, or, without a value, from the '
         'latest checkpoint in the work dir')
     parser.add_argument(
-        '--amp', action='store_true', help='mixed precision (needs a GPU)')
-    parser.add_argument(
         '--no-validate',
         action='store_true',
         help='skip validation during training')
@@ -48,6 +48,7 @@ def parse_args() -> argparse.Namespace:
         '--auto-scale-lr',
         action='store_true',
         help='scale the lr by the actual total batch size')
+    add_precision_args(parser)
     add_runner_args(parser)
     return parser.parse_args()
 
@@ -58,9 +59,9 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.val_cfg = None
         cfg.val_dataloader = None
         cfg.val_evaluator = None
-    if args.amp:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    # --amp: CPUAmpOptimWrapper (bfloat16) on a CPU, AmpOptimWrapper
+    # (float16) on a GPU, and validation under autocast.
+    apply_precision_args(cfg, args, training=True)
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None
@@ -69,18 +70,13 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.load_from = args.resume
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
-    if args.check_data and not any(
-            h.get('type') == 'CheckDatasetHook'
-            for h in cfg.get('custom_hooks') or []):
-        cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
-            dict(type='CheckDatasetHook')
-        ]
+    if args.check_data:
+        add_custom_hook(cfg, 'CheckDatasetHook')
     return apply_runner_args(cfg, args)
 
 
 def main() -> None:
     args = parse_args()
-    check_amp_available(args.amp)
     cfg = merge_args(Config.fromfile(args.config), args)
     setup_cpu_distributed(cfg, args.launcher)
     try:

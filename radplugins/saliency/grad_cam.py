@@ -60,7 +60,10 @@ def grad_cam(features_fn: Callable[[torch.Tensor], torch.Tensor],
         with backward_rule('plain'):
             grads, = torch.autograd.grad(chosen.sum(), features)
     weights = grads.mean(dim=(2, 3), keepdim=True)
-    cams = F.relu((weights * features.detach()).sum(dim=1, keepdim=True))
+    # float32 maps (at least), whatever autocast made of the features.
+    dtype = torch.promote_types(features.dtype, torch.float32)
+    cams = F.relu((weights.to(dtype) * features.detach().to(dtype)).sum(
+        dim=1, keepdim=True))
     cams = F.interpolate(
         cams, size=inputs.shape[2:], mode='bilinear', align_corners=False)
     return cams[:, 0], logits.detach()

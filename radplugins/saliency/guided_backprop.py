@@ -211,6 +211,12 @@ def class_score_gradients(logits: torch.Tensor, inputs: torch.Tensor,
     Samples must not interact in the forward pass (eval-mode BN), so the
     gradient of the summed target scores holds each sample's own gradient.
 
+    Under ``torch.autocast`` the network runs in bfloat16 (or float16)
+    and its logits come out so; they are scored in float32, and the
+    gradient is handed back in float32 at least, whatever dtype the input
+    had: the entropy quantisation and the ROI thresholds that follow need
+    its small values.
+
     Args:
         logits (torch.Tensor): ``(N, K)`` unnormalised class scores, computed
             from ``inputs`` inside :func:`record_relus` (or
@@ -225,13 +231,15 @@ def class_score_gradients(logits: torch.Tensor, inputs: torch.Tensor,
             ``'logit'`` (the default) or ``'log_odds'``.
 
     Returns:
-        torch.Tensor: ``(N, C, H, W)`` gradients.
+        torch.Tensor: ``(N, C, H, W)`` gradients, float32 (float64 for a
+        float64 input).
     """
+    logits = logits.to(torch.promote_types(logits.dtype, torch.float32))
     total = class_scores(logits, targets, score).sum()
     with backward_rule(rule):
         grad, = torch.autograd.grad(
             total, inputs, retain_graph=retain_graph)
-    return grad
+    return grad.to(torch.promote_types(grad.dtype, torch.float32))
 
 
 def saliency(forward_fn: Callable[[torch.Tensor], torch.Tensor],

@@ -21,6 +21,11 @@ def quantize_saliency(saliency: torch.Tensor,
                       num_bins: int = 16) -> torch.Tensor:
     """Map saliency to integer levels in ``[0, num_bins - 1]``.
 
+    The scaling and the level boundaries are computed in float32 (or
+    float64 for float64 maps): a bfloat16 map, as autocast may give, keeps
+    its values, but dividing and scaling it in bfloat16 (8 significant
+    bits) would move pixels across level boundaries.
+
     Args:
         saliency (torch.Tensor): ``(N, C, H, W)`` or ``(N, H, W)`` maps.
         num_bins (int): Number of levels.
@@ -31,6 +36,7 @@ def quantize_saliency(saliency: torch.Tensor,
     if num_bins < 2:
         raise ValueError(f'num_bins must be >= 2, got {num_bins}')
     mag = saliency.abs()
+    mag = mag.to(torch.promote_types(mag.dtype, torch.float32))
     if mag.dim() == 4:
         mag = mag.amax(dim=1)
     elif mag.dim() != 3:

@@ -188,16 +188,20 @@ def saliency_peaks(maps: torch.Tensor,
             non-zero on the image's pixels.
 
     Returns:
-        torch.Tensor: ``(N, 2)`` peaks ``(x, y)``.
+        torch.Tensor: ``(N, 2)`` peaks ``(x, y)``, float32 (float64 for
+        float64 maps).
     """
     mag = maps.abs().amax(dim=1) if maps.dim() == 4 else maps.abs()
+    # Pixel coordinates in float32 at least: bfloat16 (from autocast) has
+    # a spacing of 1 px above 128 and would move the half-pixel centres.
+    dtype = torch.promote_types(maps.dtype, torch.float32)
     n, height, width = mag.shape
     mag = mag.flatten(1)
     if mask is not None:
         inside = mask.reshape(n, height * width) > 0
         mag = torch.where(inside, mag, torch.full_like(mag, -1.0))
     idx = mag.argmax(dim=1)
-    peak = torch.stack([idx % width, idx // width], 1).to(maps.dtype) + 0.5
+    peak = torch.stack([idx % width, idx // width], 1).to(dtype) + 0.5
     peak = map_boxes(peak.repeat(1, 2), scale, offset)[:, :2]
     if image_size is not None:
         size = _as_pairs(image_size, n, peak.device).to(peak.dtype)

@@ -61,20 +61,6 @@ def setup_cpu_distributed(cfg: Config, launcher: str) -> bool:
     return True
 
 
-def check_amp_available(amp: bool) -> None:
-    """Fail clearly when mixed precision is asked for without a GPU.
-
-    Args:
-        amp (bool): Whether ``--amp`` was given.
-
-    Raises:
-        SystemExit: With a message, when ``amp`` is set and CUDA is absent.
-    """
-    if amp and not torch.cuda.is_available():
-        raise SystemExit('--amp needs a CUDA GPU (AmpOptimWrapper); none is '
-                         'available here. Run without --amp on the CPU.')
-
-
 def teardown_distributed() -> None:
     """Wait for every rank, then destroy the default process group.
 

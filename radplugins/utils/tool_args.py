@@ -4,8 +4,10 @@ import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
+from mmengine.device import get_device
 
 from .config_utils import set_data_root
+from .precision import amp_optim_wrapper_cfg
 
 
 def add_runner_args(parser: argparse.ArgumentParser) -> None:
@@ -58,4 +60,67 @@ def apply_runner_args(cfg: Config, args: argparse.Namespace) -> Config:
         set_data_root(cfg, args.data_root)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    return cfg
+
+
+def add_custom_hook(cfg: Config, hook_type: str, **kwargs) -> None:
+    """Add ``dict(type=hook_type, **kwargs)`` to the config's
+    ``custom_hooks`` unless a hook of that type is there already.
+
+    Args:
+        cfg (Config): The config; modified in place.
+        hook_type (str): The registered hook's name.
+        **kwargs: Its arguments.
+    """
+    hooks = list(cfg.get('custom_hooks') or [])
+    if not any(h.get('type') == hook_type for h in hooks):
+        cfg.custom_hooks = hooks + [dict(type=hook_type, **kwargs)]
+
+
+def add_precision_args(parser: argparse.ArgumentParser) -> None:
+    """Add ``--amp`` and ``--channels-last`` to a tool's parser.
+
+    Args:
+        parser (argparse.ArgumentParser): The tool's parser.
+    """
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='mixed precision: bfloat16 autocast on a CPU with bfloat16 '
+        'instructions (float32 and a log line on one without), float16 on '
+        'a GPU; scores and boxes are handed on in float32')
+    parser.add_argument(
+        '--channels-last',
+        action='store_true',
+        help='store the model channels-last (NHWC); whether it is faster '
+        'depends on the machine: measure with '
+        'tools/analysis_tools/benchmark_train.py --channels-last')
+
+
+def apply_precision_args(cfg: Config, args: argparse.Namespace,
+                         training: bool) -> Config:
+    """Apply :func:`add_precision_args`'s options to a runner config.
+
+    ``--amp`` adds :class:`~radplugins.engine.hooks.AutocastInferenceHook`
+    (validation and test loops) and, when training, switches the optimiser
+    wrapper (:func:`~radplugins.utils.precision.amp_optim_wrapper_cfg`:
+    ``CPUAmpOptimWrapper`` on a CPU, ``AmpOptimWrapper`` on a GPU).
+    ``--channels-last`` adds
+    :class:`~radplugins.engine.hooks.ChannelsLastHook`.
+
+    Args:
+        cfg (Config): The config; modified in place.
+        args (argparse.Namespace): With ``amp`` and ``channels_last``.
+        training (bool): Whether the runner will train.
+
+    Returns:
+        Config: ``cfg``.
+    """
+    if args.amp:
+        if training:
+            cfg.optim_wrapper = amp_optim_wrapper_cfg(cfg.optim_wrapper,
+                                                      get_device())
+        add_custom_hook(cfg, 'AutocastInferenceHook')
+    if args.channels_last:
+        add_custom_hook(cfg, 'ChannelsLastHook')
     return cfg

@@ -1,4 +1,5 @@
 import copy
+from contextlib import nullcontext
 
 import numpy as np
 import pytest
@@ -51,6 +52,14 @@ def hook_guided_backprop(model, x, targets):
     return x.grad
 
 
+# The oracle tests run in float32 and under CPU bfloat16 autocast, as the
+# zoom classifier does with CPUAmpOptimWrapper / --amp.
+PRECISIONS = {
+    'float32': nullcontext,
+    'bfloat16': lambda: torch.autocast('cpu', dtype=torch.bfloat16),
+}
+
+
 @pytest.fixture
 def net():
     torch.manual_seed(0)
@@ -61,20 +70,33 @@ def net():
     return model
 
 
-def test_guided_matches_hook_reference_for_every_relu_style(net):
+@pytest.mark.parametrize('precision', list(PRECISIONS))
+def test_guided_matches_hook_reference_for_every_relu_style(net, precision):
     x = torch.randn(5, 3, 12, 12)
     targets = torch.tensor([0, 1, 2, 3, 1])
-    ref = hook_guided_backprop(net, x, targets)
-    for style, inplace in (('module', False), ('module', True),
-                           ('functional', False)):
-        variant = TinyNet(style, inplace)
-        variant.load_state_dict(net.state_dict())
-        grad, logits = saliency(variant, variant, x, targets)
-        torch.testing.assert_close(grad, ref, atol=1e-6, rtol=1e-5)
-        assert logits.shape == (5, 4)
-    # The guided rule differs from the plain gradient on this net.
-    plain, _ = saliency(net, net, x, targets, rule='plain')
-    assert not torch.allclose(plain, ref, atol=1e-4)
+    float32_ref = hook_guided_backprop(net, x, targets)
+    with PRECISIONS[precision]():
+        ref = hook_guided_backprop(net, x, targets)
+        for style, inplace in (('module', False), ('module', True),
+                               ('functional', False)):
+            variant = TinyNet(style, inplace)
+            variant.load_state_dict(net.state_dict())
+            grad, logits = saliency(variant, variant, x, targets)
+            torch.testing.assert_close(grad, ref, atol=1e-6, rtol=1e-5)
+            assert logits.shape == (5, 4)
+            # The map comes back in float32 whatever the forward ran in.
+            assert grad.dtype == torch.float32
+        # The guided rule differs from the plain gradient on this net.
+        plain, _ = saliency(net, net, x, targets, rule='plain')
+        assert not torch.allclose(plain, ref, atol=1e-4)
+    if precision == 'float32':
+        return
+    # The network really ran in bfloat16, and its map is the float32 map
+    # to bfloat16's 8 significant bits: close in direction, not equal.
+    assert logits.dtype == torch.bfloat16
+    assert not torch.equal(grad, float32_ref)
+    cosine = F.cosine_similarity(grad.flatten(1), float32_ref.flatten(1))
+    assert cosine.min() > 0.95
 
 
 def test_plain_rule_equals_autograd(net):
@@ -124,23 +146,30 @@ def test_model_is_restored_even_after_an_error(net):
     assert torch.equal(y.grad, (y > 0).float())
 
 
-def test_one_forward_gives_guided_saliency_and_the_plain_loss_gradient(net):
+@pytest.mark.parametrize('precision', list(PRECISIONS))
+def test_one_forward_gives_guided_saliency_and_the_plain_loss_gradient(
+        net, precision):
     """What the zoom classifier relies on to skip a second forward."""
     net.eval()
     x = torch.randn(4, 3, 10, 10)
     targets = torch.tensor([0, 1, 2, 3])
-    ref_saliency = hook_guided_backprop(net, x, targets)
-    ref = copy.deepcopy(net)
-    F.cross_entropy(ref(x), targets).backward()
+    with PRECISIONS[precision]():
+        ref_saliency = hook_guided_backprop(net, x, targets)
+        ref = copy.deepcopy(net)
+        F.cross_entropy(ref(x), targets).backward()
 
-    xs = x.clone().requires_grad_(True)
-    with record_relus():
-        logits = net(xs)
-    grad = class_score_gradients(logits, xs, targets, 'guided',
-                                 retain_graph=True)
-    F.cross_entropy(logits, targets).backward()
+        xs = x.clone().requires_grad_(True)
+        with record_relus():
+            logits = net(xs)
+        grad = class_score_gradients(logits, xs, targets, 'guided',
+                                     retain_graph=True)
+        F.cross_entropy(logits, targets).backward()
+    assert logits.dtype == (torch.float32 if precision == 'float32' else
+                            torch.bfloat16)
+    assert grad.dtype == torch.float32
     torch.testing.assert_close(grad, ref_saliency, atol=1e-6, rtol=1e-5)
     for (name, p), q in zip(net.named_parameters(), ref.parameters()):
+        assert p.grad.dtype == torch.float32, name
         torch.testing.assert_close(p.grad, q.grad, msg=name)
 
 
@@ -215,3 +244,22 @@ def test_unknown_score():
         class_scores(torch.zeros(1, 2), torch.zeros(1), 'softmax')
     with pytest.raises(ValueError, match=r'\(1, 1\)'):
         class_scores(torch.zeros(1, 1), torch.zeros(1), 'log_odds')
+
+
+def test_low_precision_input_gives_a_float32_gradient():
+    """A bfloat16 input (and logits) still gives a float32 map: the
+    entropy's quantisation and the ROI thresholds read its small values."""
+    torch.manual_seed(0)
+    weight = torch.randn(2, 6).bfloat16()
+    x = torch.randn(3, 6).bfloat16().requires_grad_(True)
+    targets = torch.tensor([1, 0, 1])
+    logits = x @ weight.T
+    assert logits.dtype == torch.bfloat16
+    grad = class_score_gradients(logits, x, targets, 'plain')
+    assert grad.dtype == torch.float32
+    torch.testing.assert_close(grad, weight[targets].float())
+    # float64 stays float64.
+    x64 = torch.randn(3, 6, dtype=torch.float64, requires_grad=True)
+    grad = class_score_gradients(x64 @ weight.double().T, x64, targets,
+                                 'plain')
+    assert grad.dtype == torch.float64

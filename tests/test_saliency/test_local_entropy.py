@@ -1,4 +1,5 @@
 import math
+from contextlib import nullcontext
 
 import numpy as np
 import pytest
@@ -6,6 +7,13 @@ import torch
 
 from radplugins.saliency import (local_entropy, quantize_saliency,
                                  saliency_entropy)
+
+# The entropy runs inside the zoom's forward, so also under CPU bfloat16
+# autocast (CPUAmpOptimWrapper, --amp): its sums must stay exact.
+PRECISIONS = {
+    'float32': nullcontext,
+    'bfloat16': lambda: torch.autocast('cpu', dtype=torch.bfloat16),
+}
 
 
 def numpy_local_entropy(levels, num_bins, window):
@@ -22,11 +30,13 @@ def numpy_local_entropy(levels, num_bins, window):
     return out
 
 
+@pytest.mark.parametrize('precision', list(PRECISIONS))
 @pytest.mark.parametrize('num_bins,window', [(4, 3), (8, 5), (16, 7)])
-def test_matches_direct_numpy_computation(num_bins, window):
+def test_matches_direct_numpy_computation(num_bins, window, precision):
     rng = np.random.default_rng(num_bins)
     levels = rng.integers(0, num_bins, (3, 13, 17))
-    ours = local_entropy(torch.from_numpy(levels), num_bins, window)
+    with PRECISIONS[precision]():
+        ours = local_entropy(torch.from_numpy(levels), num_bins, window)
     assert ours.shape == (3, 13, 17) and ours.dtype == torch.float32
     for k in range(3):
         ref = numpy_local_entropy(levels[k], num_bins, window)
@@ -82,3 +92,25 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match='num_bins must be >= 2, got 1'):
         quantize_saliency(torch.zeros(1, 4, 4), 1)
     assert math.isfinite(float(saliency_entropy(torch.rand(1, 9, 9)).sum()))
+
+
+@pytest.mark.parametrize('precision', list(PRECISIONS))
+def test_bfloat16_saliency_is_quantised_in_float32(precision):
+    """Autocast may hand over a bfloat16 map: its values are kept, but the
+    scaling and the level boundaries must be float32's."""
+    rng = np.random.default_rng(0)
+    sal = torch.from_numpy(rng.standard_normal(
+        (4, 3, 24, 24)).astype(np.float32)).bfloat16()
+    num_bins = 16
+    as_float32 = quantize_saliency(sal.float(), num_bins)
+    # Scaling in bfloat16 itself would move pixels across boundaries.
+    mag = sal.abs().amax(dim=1)
+    in_bf16 = (mag / mag.flatten(1).amax(1).view(-1, 1, 1) *
+               num_bins).long().clamp(0, num_bins - 1)
+    assert not torch.equal(in_bf16, as_float32)
+    with PRECISIONS[precision]():
+        assert torch.equal(quantize_saliency(sal, num_bins), as_float32)
+        entropy = saliency_entropy(sal, num_bins, 5)
+    assert entropy.dtype == torch.float32
+    torch.testing.assert_close(
+        entropy, local_entropy(as_float32, num_bins, 5), atol=0, rtol=0)

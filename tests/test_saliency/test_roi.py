@@ -116,3 +116,33 @@ def test_saliency_peaks_by_hand():
     # With the image size alone, a peak in the padding is clamped to it.
     clamped = saliency_peaks(maps, scale, offset, (8, 16))
     torch.testing.assert_close(clamped[1], torch.tensor([0.0, 1.0]))
+
+
+def test_saliency_peaks_of_a_bfloat16_map_are_float32_pixel_centres():
+    """bfloat16 (from autocast) spaces its values 1 apart above 128: the
+    half-pixel centre of column 201 must not round to 201 or 202."""
+    from radplugins.saliency import saliency_peaks
+
+    maps = torch.zeros(1, 3, 224, 224, dtype=torch.bfloat16)
+    maps[0, 2, 150, 201] = 0.5
+    peaks = saliency_peaks(maps, 1.0)
+    assert peaks.dtype == torch.float32
+    assert peaks.tolist() == [[201.5, 150.5]]
+
+
+def test_boxes_and_thresholds_of_bfloat16_maps_are_those_of_float32():
+    rng = np.random.default_rng(1)
+    maps = torch.from_numpy(rng.random((3, 30, 40)).astype(
+        np.float32)).bfloat16()
+    for method, value in (('otsu', 0), ('percentile', 90), ('fixed', 0.7)):
+        thresholds = map_thresholds(maps, method, value)
+        assert thresholds.dtype == torch.float32
+        torch.testing.assert_close(
+            thresholds, map_thresholds(maps.float(), method, value))
+        for region in ('largest', 'all'):
+            boxes, found = boxes_from_maps(maps, method, value, region)
+            ref_boxes, ref_found = boxes_from_maps(maps.float(), method,
+                                                   value, region)
+            assert boxes.dtype == torch.float32
+            assert torch.equal(boxes, ref_boxes)
+            assert torch.equal(found, ref_found)

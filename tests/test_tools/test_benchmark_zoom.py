@@ -105,3 +105,75 @@ def test_batch_inputs_are_the_letterboxed_high_res_copies():
         torch.testing.assert_close(inputs[:, c:c + 1, :, 4:28], blocks)
     plain = bench.make_batch(args, high_res=False)
     assert all('hr_img' not in s for s in plain['data_samples'])
+
+
+def test_precisions_side_by_side():
+    """Two precisions (channels-last variants are made as in
+    benchmark_train.py, whose test covers them; each variant here costs two
+    memory subprocesses)."""
+    from radplugins.utils import cpu_supports_bf16
+    records = benchmark_records('benchmark_zoom.py', CONFIG, '--batch', '2',
+                                '--input-size', '32', '--hr-size', '96',
+                                '64', '--iters', '2', '--warmup', '0',
+                                '--entropy-maps', '2', '--precision',
+                                'float32', 'bfloat16', '--infer-iters', '1')
+    names = ['float32', 'bfloat16']
+    figures = [r['figure'] for r in records]
+    assert figures == (['train_step'] * 2 + ['train_speedup'] * 2 + [
+        'entropy_share', 'entropy_vs_skimage'
+    ] + ['inference'] * 2 + ['infer_speedup'] * 2 + ['memory'] * 2)
+    bf16 = 'bfloat16' if cpu_supports_bf16() else None
+    for figure in ('train_step', 'inference', 'memory'):
+        lines = [r for r in records if r['figure'] == figure]
+        assert [r['variant'] for r in lines] == names
+        assert [r['channels_last'] for r in lines] == [False, False]
+        assert [r['autocast'] for r in lines] == [None, bf16]
+    steps = {r['variant']: r for r in records if r['figure'] == 'train_step'}
+    speedups = [r for r in records if r['figure'] == 'train_speedup']
+    assert [(r['variant'], r['model']) for r in speedups] == [
+        ('bfloat16', 'plain'), ('bfloat16', 'zoom')
+    ]
+    for speedup in speedups:
+        assert speedup['reference'] == 'float32'
+        assert speedup['target_min'] == 1.8
+        # Two iterations: the median is the mean of the two paired ratios,
+        # and the ratio of the median (mean) times lies between them.
+        q1, q3 = speedup['ratio_quartiles']
+        assert speedup['ratio'] == pytest.approx((q1 + q3) / 2, abs=2e-3)
+        key = f"{speedup['model']}_s"
+        mean_ratio = steps['float32'][key] / steps['bfloat16'][key]
+        spread = q3 - q1
+        assert q1 - spread / 2 - 0.01 <= mean_ratio <= q3 + spread / 2 + 0.01
+    for line in (r for r in records if r['figure'] == 'inference'):
+        assert line['zoom_images_per_s'] > 0 and line['plain_images_per_s'] > 0
+        # One iteration: the ratio of the rates.
+        assert line['zoom_over_plain'] == pytest.approx(
+            line['plain_images_per_s'] / line['zoom_images_per_s'],
+            rel=0.02)
+    assert all(r['zoom_mb'] > 0 for r in records if r['figure'] == 'memory')
+
+
+def test_variants_share_the_initial_weights():
+    bench = load_tool('analysis_tools/benchmark_zoom.py')
+    from mmengine.config import Config
+    args = Namespace(device='cpu', precision=['float32', 'bfloat16'],
+                     channels_last=True)
+    variants = bench.build_variants(Config.fromfile(CONFIG), args)
+    assert [v['name'] for v in variants] == [
+        'float32', 'float32+channels_last', 'bfloat16',
+        'bfloat16+channels_last'
+    ]
+    first = variants[0]['models']['zoom'].state_dict()
+    for variant in variants:
+        assert type(variant['optims']['zoom']).__name__ == (
+            'OptimWrapper' if variant['precision'] == 'float32' else
+            'CPUAmpOptimWrapper')
+        zoom = variant['models']['zoom']
+        assert zoom is not variants[0]['models']['zoom'] or \
+            variant is variants[0]
+        assert zoom.backbone.conv1.weight.is_contiguous(
+            memory_format=torch.channels_last) is variant['channels_last']
+        for key, value in zoom.state_dict().items():
+            assert torch.equal(value, first[key]), key
+    with pytest.raises(SystemExit, match='twice'):
+        bench.variant_names(['float32', 'float32'], False)

@@ -1,6 +1,7 @@
 """tools/infer.py end to end: PNG, DICOM, a folder and an unreadable file."""
 import json
 import os.path as osp
+from contextlib import contextmanager
 import subprocess
 import sys
 
@@ -357,3 +358,42 @@ def test_infer_refuses_a_checkpoint_of_another_model(tmp_path):
         '2 missing key(s)' in proc.stderr
     assert 'Traceback' not in proc.stderr
     assert not (out / 'hand.json').exists()
+
+
+def test_infer_amp_matches_float32_within_bfloat16_rounding(
+        tmp_path, monkeypatch, capsys):
+    """--amp (and --channels-last): the same files, float32 JSON, the
+    probabilities those of float32 to bfloat16's rounding (the JSON keeps
+    4 decimals, so they may also be equal)."""
+    import torch
+
+    from radplugins.utils import amp_inference, precision
+    from tests.helpers import load_tool
+    monkeypatch.setattr(precision, 'cpu_supports_bf16', lambda: True)
+    torch.manual_seed(0)
+    ckpt = make_checkpoint(ZOOM_CONFIG, tmp_path / 'zoom.pth')
+    png = tmp_path / 'in' / 'hand.png'
+    png.parent.mkdir()
+    cv2.imwrite(str(png), radiograph(150, 110, 0))
+    records, dtypes = {}, []
+
+    @contextmanager
+    def spy(model, *args, **kwargs):
+        with amp_inference(model, *args, **kwargs) as dtype:
+            dtypes.append(dtype)
+            yield dtype
+
+    for name, extra in (('float32', []),
+                        ('amp', ['--amp', '--channels-last'])):
+        tool = load_tool('infer.py')
+        monkeypatch.setattr(tool, 'amp_inference', spy)
+        out = tmp_path / name
+        assert tool.main([ZOOM_CONFIG, ckpt, str(png), '--out-dir', str(out),
+                          '--device', 'cpu', *extra]) == 0
+        records[name] = check_record(out / 'hand.png.json', (150, 110), 1)
+    # One image each: float32, then bfloat16.
+    assert dtypes == [None, torch.bfloat16]
+    amp, ref = records['amp'], records['float32']
+    assert amp['probability'] == pytest.approx(ref['probability'], abs=0.05)
+    for a, b in zip(amp['scale_probabilities'], ref['scale_probabilities']):
+        assert a == pytest.approx(b, abs=0.05)

@@ -293,3 +293,42 @@ def test_image_list_with_a_byte_order_mark(tmp_path):
                     'image1.png\n', encoding='utf-8-sig')
     assert load_tool().read_image_list(str(path)) == [
         (1, 'MURA-v1.1/valid/XR_HAND/patient1/study1_negative/image1.png')]
+
+
+def test_amp_runs_the_studies_in_bfloat16(checkpoint_and_data, straight,
+                                         tmp_path, monkeypatch):
+    """--amp: the probabilities of float32 to bfloat16's rounding, and the
+    command line switches it on."""
+    import numpy as np
+
+    from radplugins.apis import init_model
+    from radplugins.utils import amp_inference, precision
+    monkeypatch.setattr(precision, 'cpu_supports_bf16', lambda: True)
+    checkpoint, data_root = checkpoint_and_data
+    tool = load_tool()
+    rows = tool.read_image_list(
+        osp.join(data_root, 'MURA-v1.1', 'valid_image_paths.csv'))
+    model = init_model(CONFIG, checkpoint)
+    ids, ref = tool.predict_study_probs(model, rows, data_root)
+    with amp_inference(model) as dtype:
+        assert dtype is not None
+        amp_ids, probs = tool.predict_study_probs(model, rows, data_root)
+    assert amp_ids == ids and probs.dtype == np.float64
+    assert not np.array_equal(probs, ref)
+    np.testing.assert_allclose(probs, ref, atol=0.05)
+
+    seen = []
+
+    def spy(model, enabled=True, **kwargs):
+        seen.append(enabled)
+        return amp_inference(model, enabled=enabled, **kwargs)
+
+    monkeypatch.setattr(tool, 'amp_inference', spy)
+    out = tmp_path / 'amp.csv'
+    assert tool.main([
+        osp.join(data_root, 'MURA-v1.1', 'valid_image_paths.csv'),
+        str(out), '--config', CONFIG, '--checkpoint', checkpoint,
+        '--data-root', data_root, '--amp', '--channels-last'
+    ]) == 0
+    assert seen == [True]
+    assert len(read_lines(out)) == len(straight)

@@ -143,19 +143,48 @@ def test_resume_from_explicit_path_and_load_from(trained, data_root,
     assert 'Load checkpoint from' in (proc.stdout + proc.stderr)
 
 
-def test_amp_on_cpu_fails_with_a_message(data_root, tmp_path):
+def test_amp_trains_and_tests_in_bfloat16_on_the_cpu(trained, data_root,
+                                                     tmp_path):
+    """--amp on a CPU: CPUAmpOptimWrapper and autocast validation in
+    training, an autocast test loop whose predictions are float32 and
+    close to float32's; on a CPU without bfloat16 instructions, float32
+    and one log line."""
     if torch.cuda.is_available():
-        pytest.skip('AMP is available with a GPU')
-    proc = subprocess.run([
-        sys.executable, 'tools/train.py', CONFIG, '--work-dir',
-        str(tmp_path), '--amp'
-    ],
-                          cwd=ROOT,
-                          capture_output=True,
-                          text=True)
-    assert proc.returncode != 0
-    assert '--amp needs a CUDA GPU' in proc.stderr
-    assert 'Traceback' not in proc.stderr
+        pytest.skip('--amp means float16 AmpOptimWrapper with a GPU')
+    from radplugins.utils import cpu_supports_bf16
+    proc = train(tmp_path / 'amp', data_root, '--amp', '--channels-last',
+                 '--cfg-options', 'train_cfg.max_epochs=1')
+    log = proc.stdout + proc.stderr
+    assert osp.isfile(tmp_path / 'amp' / 'epoch_1.pth')
+    assert 'mura/study/kappa' in log
+    with open(tmp_path / 'amp' / osp.basename(CONFIG)) as f:
+        dumped = f.read()
+    for name in ('CPUAmpOptimWrapper', 'AutocastInferenceHook',
+                 'ChannelsLastHook'):
+        assert name in dumped
+    assert log.count('no bfloat16 instructions') == (
+        0 if cpu_supports_bf16() else 1)
+
+    work_dir, _ = trained
+    scores = {}
+    for precision, extra in (('float32', []), ('amp', ['--amp'])):
+        out = tmp_path / f'{precision}.pkl'
+        run([
+            sys.executable, 'tools/test.py', CONFIG,
+            str(work_dir / 'epoch_2.pth'), '--work-dir',
+            str(tmp_path / precision), '--data-root', data_root, '--out',
+            str(out), *extra
+        ])
+        assert 'mura/study/kappa' in test_metrics(tmp_path / precision)
+        with open(out, 'rb') as f:
+            scores[precision] = torch.stack(
+                [p['pred_score'] for p in pickle.load(f)])
+    assert scores['amp'].dtype == torch.float32
+    torch.testing.assert_close(scores['amp'], scores['float32'], atol=0.05,
+                               rtol=0)
+    # bfloat16 really ran where the CPU has it.
+    assert torch.equal(scores['amp'], scores['float32']) is \
+        (not cpu_supports_bf16())
 
 
 def test_distributed_train_and_test_on_two_processes(trained, data_root,

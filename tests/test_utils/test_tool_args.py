@@ -39,3 +39,37 @@ def test_data_root_then_cfg_options_win():
     assert cfg.train_dataloader.dataset.data_root == '/d'
     assert cfg.val_dataloader.dataset.data_root == '/v'
     assert cfg.train_cfg.max_epochs == 1
+
+
+def parse_precision(*argv):
+    from radplugins.utils import add_precision_args
+    parser = argparse.ArgumentParser()
+    add_precision_args(parser)
+    return parser.parse_args(list(argv))
+
+
+def test_precision_args(monkeypatch):
+    from radplugins.utils import apply_precision_args, tool_args
+    cfg = Config(dict(optim_wrapper=dict(optimizer=dict(type='SGD', lr=1)),
+                      custom_hooks=[dict(type='ChannelsLastHook')]))
+    unchanged = apply_precision_args(cfg.copy(), parse_precision(), True)
+    assert 'type' not in unchanged.optim_wrapper
+    assert unchanged.custom_hooks == [dict(type='ChannelsLastHook')]
+
+    monkeypatch.setattr(tool_args, 'get_device', lambda: 'cpu')
+    args = parse_precision('--amp', '--channels-last')
+    train = apply_precision_args(cfg.copy(), args, training=True)
+    assert train.optim_wrapper.type == 'CPUAmpOptimWrapper'
+    # Each hook once, the config's own kept.
+    assert [h['type'] for h in train.custom_hooks] == [
+        'ChannelsLastHook', 'AutocastInferenceHook'
+    ]
+    test = apply_precision_args(cfg.copy(), args, training=False)
+    assert 'type' not in test.optim_wrapper
+    assert [h['type'] for h in test.custom_hooks] == [
+        'ChannelsLastHook', 'AutocastInferenceHook'
+    ]
+    monkeypatch.setattr(tool_args, 'get_device', lambda: 'cuda')
+    gpu = apply_precision_args(cfg.copy(), args, training=True)
+    assert gpu.optim_wrapper.type == 'AmpOptimWrapper'
+    assert gpu.optim_wrapper.loss_scale == 'dynamic'

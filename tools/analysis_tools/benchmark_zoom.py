@@ -22,10 +22,27 @@ Prints one JSON line per figure:
   from the ratio above (the timers synchronise the device around every
   phase).
 
-Example::
+Precision and memory format, side by side (``--precision float32
+bfloat16``, ``--channels-last``): every variant (each precision, and with
+``--channels-last`` each also channels-last) has its own copies of the two
+models, trained as ``tools/train.py --amp`` trains (``CPUAmpOptimWrapper``
+for bfloat16 on a CPU); the variants take turns on each iteration. Each
+variant gets its own ``train_step``, ``phases`` and ``memory`` lines
+(with ``variant``, ``precision``, ``channels_last`` and ``autocast``, what
+really ran), and each variant after the first a ``train_speedup`` per
+model: the median over iterations of the first variant's step over this
+one's (target >= 1.8 for bfloat16 against float32). ``--infer-iters N``
+adds ``inference`` lines (images/s of ``test_step``, zoom and plain, the
+amp variants through the tools' ``amp_inference``) and ``infer_speedup``
+lines alike. The entropy figures are the first variant's: the entropy runs
+in float32 whatever the network does.
+
+Examples::
 
     python tools/analysis_tools/benchmark_zoom.py \\
         configs/mura/zoom_resnet18_1xb16_8e_synthetic-mura.py --batch 16
+    python tools/analysis_tools/benchmark_zoom.py CONFIG --batch 16 \\
+        --precision float32 bfloat16 --channels-last --infer-iters 5
 """
 import argparse
 import contextlib
@@ -35,7 +52,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
-from typing import Dict, Iterator
+from typing import Dict, Iterator, List, Optional
 
 import numpy as np
 import torch
@@ -48,6 +65,11 @@ from mmpretrain.structures import DataSample
 import radplugins  # noqa: F401
 from radplugins.models.classifiers import zoom_in_classifier
 from radplugins.saliency import local_entropy, saliency_entropy
+from radplugins.utils import (amp_inference, amp_optim_wrapper_cfg,
+                              to_channels_last)
+
+PRECISIONS = ('float32', 'bfloat16', 'float16')
+KINDS = ('plain', 'zoom')
 
 # The saliency core's calls in a zoom step, by the module-level names the
 # zoom classifier calls them through, and the phase each one counts for.
@@ -59,7 +81,7 @@ ZOOM_CALL_PHASES = {
 }
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config', help='a ZoomInClassifier config')
     parser.add_argument('--batch', type=int, default=16)
@@ -74,9 +96,29 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--phases', type=int, default=0, metavar='N',
                         help='also time each phase of N more steps per '
                         'model (default 0: off)')
+    parser.add_argument(
+        '--precision',
+        nargs='+',
+        choices=PRECISIONS,
+        default=['float32'],
+        help='precisions to measure side by side; the first is the '
+        'reference of the speed-ups (bfloat16: CPUAmpOptimWrapper on a '
+        'CPU; float16 needs a GPU)')
+    parser.add_argument(
+        '--channels-last',
+        action='store_true',
+        help='also measure every precision with channels-last models')
+    parser.add_argument(
+        '--infer-iters',
+        type=int,
+        default=0,
+        help='also measure inference (test_step) of both models over this '
+        'many batches per variant (default 0: off)')
     parser.add_argument('--memory-worker', choices=['zoom', 'plain'],
                         help=argparse.SUPPRESS)
-    return parser.parse_args()
+    parser.add_argument('--memory-channels-last', action='store_true',
+                        help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
 
 
 def emit(**record) -> None:
@@ -281,13 +323,18 @@ def memory_worker(args, cfg) -> None:
 
     On the CPU the process's peak RSS (VmHWM) is reset after set-up
     (``/proc/self/clear_refs``), so imports and model building do not mask
-    the training peak.
+    the training peak. The model trains in ``args.precision[0]``,
+    channels-last with ``--memory-channels-last``.
     """
     zoom, plain = build_models(cfg, args.device)
     model = zoom if args.memory_worker == 'zoom' else plain
     del zoom, plain
+    if args.memory_channels_last:
+        to_channels_last(model)
     model.train()
-    optim = build_optim_wrapper(model, cfg.optim_wrapper)
+    optim = build_optim_wrapper(
+        model, optim_cfg_for(cfg.optim_wrapper, args.precision[0],
+                             args.device))
     batch = make_batch(args, high_res=args.memory_worker == 'zoom')
     if args.device.startswith('cuda'):
         torch.cuda.reset_peak_memory_stats()
@@ -306,20 +353,139 @@ def memory_worker(args, cfg) -> None:
     print(json.dumps(dict(peak_growth_mb=peak - base)))
 
 
-def measure_memory(args) -> dict:
+def measure_memory(args, precision: str = 'float32',
+                   channels_last: bool = False) -> dict:
+    """Peak memory growth of each model's train steps, a fresh process
+    each, in one precision and memory format."""
     out = {}
-    for kind in ('plain', 'zoom'):
+    for kind in KINDS:
         cmd = [sys.executable, __file__, args.config, '--batch',
                str(args.batch), '--input-size', str(args.input_size),
                '--hr-size', *map(str, args.hr_size), '--device', args.device,
-               '--memory-worker', kind]
+               '--memory-worker', kind, '--precision', precision]
+        if channels_last:
+            cmd.append('--memory-channels-last')
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
-            raise RuntimeError(f'memory worker {kind} failed:\n'
-                               f'{proc.stderr[-3000:]}')
+            raise RuntimeError(f'memory worker {kind} ({precision}) failed:'
+                               f'\n{proc.stderr[-3000:]}')
         line = [x for x in proc.stdout.splitlines() if x.startswith('{')][-1]
         out[kind] = json.loads(line)['peak_growth_mb']
     return out
+
+
+def variant_names(precisions: List[str], channels_last: bool) -> List[tuple]:
+    """``(name, precision, channels_last)`` of every variant, in order."""
+    out = []
+    for precision in precisions:
+        out.append((precision, precision, False))
+        if channels_last:
+            out.append((f'{precision}+channels_last', precision, True))
+    if len({name for name, _, _ in out}) != len(out):
+        raise SystemExit(f'--precision lists a precision twice: {precisions}')
+    return out
+
+
+def optim_cfg_for(optim_wrapper: dict, precision: str, device: str) -> dict:
+    """The optimiser wrapper a precision trains with: the config's own for
+    float32, ``tools/train.py --amp``'s otherwise, with this dtype."""
+    if precision == 'float32':
+        return copy.deepcopy(optim_wrapper)
+    return amp_optim_wrapper_cfg(optim_wrapper, device.split(':')[0],
+                                 precision)
+
+
+def build_variants(cfg: Config, args) -> List[dict]:
+    """Per variant: ``name``, ``precision``, ``channels_last``, and its own
+    ``models`` and ``optims`` (``zoom`` and ``plain``), all variants from
+    the same initial weights."""
+    zoom, plain = build_models(cfg, args.device)
+    variants = []
+    for name, precision, cl in variant_names(args.precision,
+                                             args.channels_last):
+        models = dict(zoom=copy.deepcopy(zoom), plain=copy.deepcopy(plain))
+        optims = {}
+        for kind, model in models.items():
+            if cl:
+                to_channels_last(model)
+            model.train()
+            optims[kind] = build_optim_wrapper(
+                model, optim_cfg_for(cfg.optim_wrapper, precision,
+                                     args.device))
+        dtype = getattr(optims['zoom'], 'cast_dtype', None)
+        if precision != 'float32' and dtype is None and \
+                type(optims['zoom']).__name__ == 'AmpOptimWrapper':
+            dtype = torch.float16  # AmpOptimWrapper's default on a GPU
+        variants.append(
+            dict(name=name, precision=precision, channels_last=cl,
+                 autocast=None if dtype is None else
+                 str(dtype).replace('torch.', ''),
+                 models=models, optims=optims))
+    return variants
+
+
+def variant_fields(variant: dict, many: bool) -> dict:
+    """The fields that tell a variant's lines apart (none for a single
+    float32 run, whose lines stay as they were)."""
+    if not many and variant['precision'] == 'float32' and \
+            not variant['channels_last']:
+        return {}
+    return dict(variant=variant['name'], precision=variant['precision'],
+                channels_last=variant['channels_last'],
+                autocast=variant['autocast'])
+
+
+def emit_speedups(figure: str, times: dict, variants: List[dict],
+                  **fields) -> None:
+    """Per variant after the first and per model: the median and quartiles
+    of the first variant's time over this one's, iteration by
+    iteration."""
+    reference = variants[0]
+    for variant in variants[1:]:
+        for kind in KINDS:
+            paired = np.array(times[reference['name']][kind]) / np.array(
+                times[variant['name']][kind])
+            record = dict(
+                figure=figure, model=kind, variant=variant['name'],
+                reference=reference['name'],
+                ratio=round(float(np.median(paired)), 3),
+                ratio_quartiles=[round(float(q), 3)
+                                 for q in np.percentile(paired, (25, 75))],
+                **fields)
+            if figure == 'train_speedup' and \
+                    variant['precision'] == 'bfloat16' and \
+                    reference['precision'] == 'float32':
+                record['target_min'] = 1.8
+            emit(**record)
+
+
+def time_inference(variants: List[dict], batches: dict, iters: int,
+                   device: str) -> dict:
+    """Seconds of each model's ``test_step`` per variant and iteration
+    after one warm-up, the variants taking turns; the amp variants run
+    through ``amp_inference`` as the tools do."""
+    times = {v['name']: {kind: [] for kind in KINDS} for v in variants}
+    for variant in variants:
+        for model in variant['models'].values():
+            model.eval()
+    for i in range(iters + 1):
+        for variant in variants:
+            for kind in KINDS:
+                model = variant['models'][kind]
+                # test_step drops the samples' high-resolution copies.
+                batch = copy.deepcopy(batches[kind])
+                sync(device)
+                start = time.perf_counter()
+                with amp_inference(
+                        model, variant['precision'],
+                        enabled=variant['precision'] != 'float32'), \
+                        torch.no_grad():
+                    model.test_step(batch)
+                sync(device)
+                if i:
+                    times[variant['name']][kind].append(
+                        time.perf_counter() - start)
+    return times
 
 
 def bench_entropy(args) -> None:
@@ -368,8 +534,8 @@ def bench_entropy(args) -> None:
     emit(**record)
 
 
-def main() -> None:
-    args = parse_args()
+def main(argv: Optional[List[str]] = None) -> None:
+    args = parse_args(argv)
     cfg = Config.fromfile(args.config)
     if cfg.model.get('type') != 'ZoomInClassifier':
         raise SystemExit(f'{args.config} is not a ZoomInClassifier config')
@@ -378,40 +544,46 @@ def main() -> None:
         memory_worker(args, cfg)
         return
 
-    zoom, plain = build_models(cfg, args.device)
-    zoom.train()
-    plain.train()
-    optims = dict(
-        zoom=build_optim_wrapper(zoom, cfg.optim_wrapper),
-        plain=build_optim_wrapper(plain, cfg.optim_wrapper))
-    models = dict(zoom=zoom, plain=plain)
+    variants = build_variants(cfg, args)
+    many = len(variants) > 1
     batches = dict(
         zoom=make_batch(args), plain=make_batch(args, high_res=False))
-    times = dict(zoom=[], plain=[])
+    times = {v['name']: {kind: [] for kind in KINDS} for v in variants}
     for i in range(args.warmup + args.iters):
-        for kind in ('plain', 'zoom'):  # interleaved: same machine state
-            sync(args.device)
-            t = time.perf_counter()
-            train_step(models[kind], optims[kind], batches[kind])
-            sync(args.device)
-            if i >= args.warmup:
-                times[kind].append(time.perf_counter() - t)
-    zoom_s = float(np.median(times['zoom']))
-    plain_s = float(np.median(times['plain']))
-    # A shared CPU's speed drifts by 10-20 % within minutes; each zoom step
-    # is divided by the plain step run just before it, and the median of
-    # those paired ratios is the figure.
-    paired = np.array(times['zoom']) / np.array(times['plain'])
-    emit(
-        figure='train_step', config=args.config, device=args.device,
-        batch=args.batch, input_size=args.input_size,
-        hr_size=list(args.hr_size), hr_channels=args.hr_channels,
-        zoom_s=round(zoom_s, 4), plain_s=round(plain_s, 4),
-        ratio=round(float(np.median(paired)), 3),
-        ratio_quartiles=[round(float(q), 3)
-                         for q in np.percentile(paired, (25, 75))],
-        target_max=2.5, iters=args.iters, threads=torch.get_num_threads())
+        for variant in variants:  # interleaved: same machine state
+            for kind in KINDS:
+                sync(args.device)
+                t = time.perf_counter()
+                train_step(variant['models'][kind], variant['optims'][kind],
+                           batches[kind])
+                sync(args.device)
+                if i >= args.warmup:
+                    times[variant['name']][kind].append(
+                        time.perf_counter() - t)
+    for variant in variants:
+        spent = times[variant['name']]
+        zoom_s = float(np.median(spent['zoom']))
+        plain_s = float(np.median(spent['plain']))
+        # A shared CPU's speed drifts by 10-20 % within minutes; each zoom
+        # step is divided by the plain step run just before it, and the
+        # median of those paired ratios is the figure.
+        paired = np.array(spent['zoom']) / np.array(spent['plain'])
+        emit(
+            figure='train_step', config=args.config, device=args.device,
+            batch=args.batch, input_size=args.input_size,
+            hr_size=list(args.hr_size), hr_channels=args.hr_channels,
+            zoom_s=round(zoom_s, 4), plain_s=round(plain_s, 4),
+            ratio=round(float(np.median(paired)), 3),
+            ratio_quartiles=[round(float(q), 3)
+                             for q in np.percentile(paired, (25, 75))],
+            target_max=2.5, iters=args.iters, threads=torch.get_num_threads(),
+            **variant_fields(variant, many))
+    emit_speedups('train_speedup', times, variants, config=args.config,
+                  device=args.device, batch=args.batch, iters=args.iters)
 
+    reference = variants[0]
+    zoom_s = float(np.median(times[reference['name']]['zoom']))
+    zoom = reference['models']['zoom']
     grads = torch.randn(args.batch, 3, args.input_size, args.input_size,
                         device=args.device)
     saliency_entropy(grads, **zoom.entropy_cfg)
@@ -426,24 +598,47 @@ def main() -> None:
         figure='entropy_share', device=args.device, batch=args.batch,
         entropy_s=round(entropy_s, 5), zoom_step_s=round(zoom_s, 4),
         share=round(entropy_s / zoom_s, 4), target_max=0.05,
-        **zoom.entropy_cfg)
+        **zoom.entropy_cfg, **variant_fields(reference, many))
 
     bench_entropy(args)
 
     if args.phases:
-        emit(figure='phases', device=args.device, batch=args.batch,
-             steps=args.phases,
-             **time_phases(models, optims, batches, args.phases,
-                           args.device))
+        for variant in variants:
+            emit(figure='phases', device=args.device, batch=args.batch,
+                 steps=args.phases, **variant_fields(variant, many),
+                 **time_phases(variant['models'], variant['optims'], batches,
+                               args.phases, args.device))
 
-    mem = measure_memory(args)
-    emit(
-        figure='memory', device=args.device, batch=args.batch,
-        plain_mb=round(mem['plain'], 1), zoom_mb=round(mem['zoom'], 1),
-        ratio=round(mem['zoom'] / max(mem['plain'], 1e-6), 3),
-        target_max=1.6,
-        what='peak CUDA allocation' if args.device.startswith('cuda') else
-        'peak RSS growth over 3 train steps, fresh process each')
+    if args.infer_iters:
+        infer = time_inference(variants, batches, args.infer_iters,
+                               args.device)
+        for variant in variants:
+            spent = infer[variant['name']]
+            rates = {
+                f'{kind}_images_per_s':
+                round(args.infer_iters * args.batch / sum(spent[kind]), 2)
+                for kind in KINDS
+            }
+            paired = np.array(spent['zoom']) / np.array(spent['plain'])
+            emit(figure='inference', config=args.config, device=args.device,
+                 batch=args.batch, iters=args.infer_iters, **rates,
+                 zoom_over_plain=round(float(np.median(paired)), 3),
+                 **variant_fields(variant, True))
+        emit_speedups('infer_speedup', infer, variants, config=args.config,
+                      device=args.device, batch=args.batch,
+                      iters=args.infer_iters)
+
+    for variant in variants:
+        mem = measure_memory(args, variant['precision'],
+                             variant['channels_last'])
+        emit(
+            figure='memory', device=args.device, batch=args.batch,
+            plain_mb=round(mem['plain'], 1), zoom_mb=round(mem['zoom'], 1),
+            ratio=round(mem['zoom'] / max(mem['plain'], 1e-6), 3),
+            target_max=1.6,
+            what='peak CUDA allocation' if args.device.startswith('cuda')
+            else 'peak RSS growth over 3 train steps, fresh process each',
+            **variant_fields(variant, many))
 
 
 if __name__ == '__main__':

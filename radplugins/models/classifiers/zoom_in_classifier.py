@@ -49,6 +49,12 @@ class ZoomInClassifier(ImageClassifier):
     sample's saliency also carries the (small) terms through the batch
     mean and variance; prediction runs in eval mode and has none.
 
+    Mixed precision (``CPUAmpOptimWrapper``, ``tools/train.py --amp``,
+    ``AutocastInferenceHook``): the network's forward and backward run in
+    bfloat16, but the logits are taken to float32 and the saliency comes
+    back in float32, so the entropy's quantisation, the ROI threshold, the
+    boxes and the crops are computed in float32 as without autocast.
+
     Inputs: the data samples need ``hr_img`` (a batched high-resolution copy
     from :class:`KeepHighRes` + :class:`RadDataPreprocessor`) and the
     metainfo ``scale_factor``, ``letterbox_offset`` (from
@@ -281,6 +287,10 @@ class ZoomInClassifier(ImageClassifier):
             # The last scale needs no saliency, so its ReLUs stay native.
             with nullcontext() if last else record_relus():
                 logits = self.head(self.extract_feat(x))
+            # Under autocast the head gives bfloat16 logits; the saliency
+            # target, the losses and the probabilities use float32.
+            logits = logits.to(torch.promote_types(logits.dtype,
+                                                   torch.float32))
             out['logits'].append(logits)
             if last:
                 if on_logits is not None:

@@ -274,3 +274,53 @@ def test_flat_saliency_gives_peaks_inside_the_image(monkeypatch):
         peaks = sample.saliency_peaks
         assert torch.all(peaks >= 0), peaks
         assert torch.all(peaks[:, 0] <= w) and torch.all(peaks[:, 1] <= h)
+
+
+def test_bfloat16_autocast_trains_and_predicts_in_float32_geometry(
+        monkeypatch):
+    """CPUAmpOptimWrapper / --amp: the network runs in bfloat16, the zoom's
+    saliency, entropy, boxes and probabilities stay float32."""
+    from mmengine.optim import build_optim_wrapper
+
+    from radplugins.utils import amp_inference, precision
+    monkeypatch.setattr(precision, 'cpu_supports_bf16', lambda: True)
+    model = build(return_maps=True)
+    model.eval()
+    data = model.data_preprocessor(make_batch())
+    with torch.no_grad():
+        ref = model(**data, mode='predict')
+    with amp_inference(model), torch.no_grad():
+        out = model.test_step(make_batch())
+    for sample, expected, (h, w) in zip(out, ref, ((300, 200), (150, 400))):
+        for key in ('pred_score', 'scale_scores', 'zoom_boxes',
+                    'saliency_peaks', 'saliency_maps', 'entropy_maps'):
+            assert sample.get(key).dtype == torch.float32, key
+        # The first scale: the same input, a bfloat16 forward.
+        torch.testing.assert_close(sample.scale_scores[0],
+                                   expected.scale_scores[0], atol=0.05,
+                                   rtol=0)
+        boxes = sample.zoom_boxes
+        assert torch.all(boxes[:, :2] >= 0)
+        assert torch.all(boxes[:, 2] <= w + 1e-4)
+        assert torch.all(boxes[:, 3] <= h + 1e-4)
+        assert torch.all(boxes[:, 2:] - boxes[:, :2] >= IN - 1e-4)
+    assert any(not torch.equal(a.saliency_maps, b.saliency_maps)
+               for a, b in zip(out, ref))
+    # The classifier itself scores in float32 under a bare autocast too.
+    with torch.autocast('cpu', dtype=torch.bfloat16), torch.no_grad():
+        bare = model(**model.data_preprocessor(make_batch()), mode='predict')
+    assert bare[0].pred_score.dtype == torch.float32
+    assert bare[0].scale_scores.dtype == torch.float32
+
+    model.train()
+    optim = build_optim_wrapper(
+        model, dict(type='CPUAmpOptimWrapper',
+                    optimizer=dict(type='SGD', lr=0.1)))
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    log = model.train_step(make_batch(), optim)
+    assert {'s0.loss', 's1.loss', 'loss'} <= set(log)
+    assert all(torch.isfinite(v) for v in log.values())
+    moved = [n for n, p in model.named_parameters()
+             if not torch.equal(p, before[n])]
+    assert moved and all(p.dtype == torch.float32
+                         for p in model.parameters())
