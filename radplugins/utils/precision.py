@@ -28,7 +28,7 @@ import copy
 import functools
 import logging
 from contextlib import contextmanager, nullcontext
-from typing import Any, ContextManager, Iterator, Optional, Union
+from typing import Any, ContextManager, Iterator, List, Optional, Union
 
 import torch
 import torch.nn as nn
@@ -293,3 +293,24 @@ def to_channels_last(model: nn.Module) -> nn.Module:
         nn.Module: ``model``.
     """
     return model.to(memory_format=torch.channels_last)
+
+
+def variant_names(precisions: List[str], channels_last: bool) -> List[tuple]:
+    """``(name, precision, channels_last)`` of every variant, in order."""
+    out = []
+    for precision in precisions:
+        out.append((precision, precision, False))
+        if channels_last:
+            out.append((f'{precision}+channels_last', precision, True))
+    if len({name for name, _, _ in out}) != len(out):
+        raise SystemExit(f'--precision lists a precision twice: {precisions}')
+    return out
+
+
+def optim_cfg_for(optim_wrapper: dict, precision: str, device: str) -> dict:
+    """The optimiser wrapper a precision trains with: the config's own for
+    float32, ``tools/train.py --amp``'s otherwise, with this dtype."""
+    if precision == 'float32':
+        return copy.deepcopy(optim_wrapper)
+    return amp_optim_wrapper_cfg(optim_wrapper, device.split(':')[0],
+                                 precision)

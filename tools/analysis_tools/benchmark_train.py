@@ -50,7 +50,8 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.runner import Runner
 
 import radplugins  # noqa: F401
-from radplugins.utils import (amp_inference, amp_optim_wrapper_cfg,
+from radplugins.utils.precision import optim_cfg_for, variant_names
+from radplugins.utils import (amp_inference,
                               resolve_amp_dtype, set_data_root,
                               to_channels_last)
 
@@ -111,27 +112,6 @@ class Variant(NamedTuple):
     channels_last: bool
     model: torch.nn.Module
     optim_wrapper: object
-
-
-def variant_names(precisions: List[str], channels_last: bool) -> List[tuple]:
-    """``(name, precision, channels_last)`` of every variant, in order."""
-    out = []
-    for precision in precisions:
-        out.append((precision, precision, False))
-        if channels_last:
-            out.append((f'{precision}+channels_last', precision, True))
-    if len({name for name, _, _ in out}) != len(out):
-        raise SystemExit(f'--precision lists a precision twice: {precisions}')
-    return out
-
-
-def optim_cfg_for(optim_wrapper: dict, precision: str, device: str) -> dict:
-    """The optimiser wrapper a precision trains with: the config's own for
-    float32, ``tools/train.py --amp``'s otherwise, with this dtype."""
-    if precision == 'float32':
-        return copy.deepcopy(optim_wrapper)
-    return amp_optim_wrapper_cfg(optim_wrapper, device.split(':')[0],
-                                 precision)
 
 
 def build_variants(model: torch.nn.Module, optim_wrapper: dict,

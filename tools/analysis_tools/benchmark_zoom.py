@@ -65,7 +65,8 @@ from mmpretrain.structures import DataSample
 import radplugins  # noqa: F401
 from radplugins.models.classifiers import zoom_in_classifier
 from radplugins.saliency import local_entropy, saliency_entropy
-from radplugins.utils import (amp_inference, amp_optim_wrapper_cfg,
+from radplugins.utils.precision import optim_cfg_for, variant_names
+from radplugins.utils import (amp_inference,
                               to_channels_last)
 
 PRECISIONS = ('float32', 'bfloat16', 'float16')
@@ -372,27 +373,6 @@ def measure_memory(args, precision: str = 'float32',
         line = [x for x in proc.stdout.splitlines() if x.startswith('{')][-1]
         out[kind] = json.loads(line)['peak_growth_mb']
     return out
-
-
-def variant_names(precisions: List[str], channels_last: bool) -> List[tuple]:
-    """``(name, precision, channels_last)`` of every variant, in order."""
-    out = []
-    for precision in precisions:
-        out.append((precision, precision, False))
-        if channels_last:
-            out.append((f'{precision}+channels_last', precision, True))
-    if len({name for name, _, _ in out}) != len(out):
-        raise SystemExit(f'--precision lists a precision twice: {precisions}')
-    return out
-
-
-def optim_cfg_for(optim_wrapper: dict, precision: str, device: str) -> dict:
-    """The optimiser wrapper a precision trains with: the config's own for
-    float32, ``tools/train.py --amp``'s otherwise, with this dtype."""
-    if precision == 'float32':
-        return copy.deepcopy(optim_wrapper)
-    return amp_optim_wrapper_cfg(optim_wrapper, device.split(':')[0],
-                                 precision)
 
 
 def build_variants(cfg: Config, args) -> List[dict]:
