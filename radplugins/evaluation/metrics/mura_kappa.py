@@ -1,4 +1,5 @@
 """MURA's evaluation: Cohen's kappa and friends, per image and per study."""
+import warnings
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -6,6 +7,8 @@ import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 from mmpretrain.registry import METRICS
+from sklearn.exceptions import UndefinedMetricWarning
+from sklearn.metrics import cohen_kappa_score, confusion_matrix, roc_auc_score
 
 from .metric_utils import format_cell, ratio, render_table, to_numpy
 
@@ -124,10 +127,13 @@ class MuraKappa(BaseMetric):
             threshold (float): Predicted positive iff ``prob > threshold``.
 
         Returns:
-            dict: ``kappa`` (eq. (4): (p_o - p_e) / (1 - p_e)), ``accuracy``,
-            ``sensitivity`` (recall of positives), ``specificity`` (recall of
-            negatives) and ``auroc`` (Mann-Whitney U / (n_pos n_neg), ties
-            counting 1/2). Undefined values are NaN.
+            dict: ``kappa`` (eq. (4): (p_o - p_e) / (1 - p_e), scikit-learn's
+            ``cohen_kappa_score``), ``accuracy``, ``sensitivity`` (recall of
+            positives), ``specificity`` (recall of negatives) and ``auroc``
+            (scikit-learn's ``roc_auc_score``: a tied positive-negative pair
+            counts 1/2). Undefined values are NaN: every score of an empty
+            set, kappa when labels and predictions are all one class, AUROC
+            and the recall of the missing class when one class is absent.
         """
         probs = np.asarray(probs, dtype=np.float64).reshape(-1)
         labels = np.asarray(labels).reshape(-1).astype(np.int64)
@@ -137,36 +143,24 @@ class MuraKappa(BaseMetric):
         bad = np.setdiff1d(np.unique(labels), [0, 1])
         if bad.size:
             raise ValueError(f'labels must be 0 or 1, got {bad.tolist()}')
-        n = labels.size
-        if n == 0:
+        if labels.size == 0:
             return {k: float('nan') for k in _SCORES}
         preds = (probs > threshold).astype(np.int64)
-        tp = int(np.sum((preds == 1) & (labels == 1)))
-        tn = int(np.sum((preds == 0) & (labels == 0)))
-        fp = int(np.sum((preds == 1) & (labels == 0)))
-        fn = int(np.sum((preds == 0) & (labels == 1)))
-        p_o = (tp + tn) / n
-        p_e = ((tp + fp) * (tp + fn) + (tn + fn) * (tn + fp)) / (n * n)
-        kappa = (p_o - p_e) / (1 - p_e) if p_e < 1 else float('nan')
-
+        (tn, fp), (fn, tp) = confusion_matrix(labels, preds, labels=[0, 1])
         n_pos, n_neg = tp + fn, tn + fp
-        if n_pos and n_neg:
-            # Tied scores share their average rank, so a tied (pos, neg)
-            # pair counts 1/2: U = sum(positive ranks) - n+ (n+ + 1) / 2.
-            order = np.argsort(probs, kind='mergesort')
-            ranks = np.empty(n, dtype=np.float64)
-            sorted_probs = probs[order]
-            _, first, counts = np.unique(
-                sorted_probs, return_index=True, return_counts=True)
-            mean_ranks = first + (counts + 1) / 2.0
-            ranks[order] = np.repeat(mean_ranks, counts)
-            u = ranks[labels == 1].sum() - n_pos * (n_pos + 1) / 2.0
-            auroc = u / (n_pos * n_neg)
-        else:
-            auroc = float('nan')
+        with warnings.catch_warnings():
+            # Kappa is undefined when labels and predictions are all one
+            # class (chance agreement 1); the documented value is NaN, not
+            # a warning per evaluation.
+            warnings.simplefilter('ignore', UndefinedMetricWarning)
+            kappa = cohen_kappa_score(
+                labels, preds, labels=[0, 1], replace_undefined_by=np.nan)
+        # Ties between a positive and a negative count 1/2 (sklearn's
+        # trapezoidal ROC). One class alone: undefined, NaN.
+        auroc = roc_auc_score(labels, probs) if n_pos and n_neg else np.nan
         return dict(
             kappa=float(kappa),
-            accuracy=p_o,
+            accuracy=ratio(tp + tn, labels.size),
             sensitivity=ratio(tp, n_pos),
             specificity=ratio(tn, n_neg),
             auroc=float(auroc))

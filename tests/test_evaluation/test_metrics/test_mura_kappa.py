@@ -52,6 +52,18 @@ def test_calculate_hand_computed_case():
     assert out['auroc'] == pytest.approx((18 + 2) / 24)
 
 
+def test_tied_positive_and_negative_count_half_by_hand():
+    # Pairs (pos, neg): (.6, .6) tie = 1/2, (.6, .1), (.9, .6), (.9, .1)
+    # = 1 each -> AUROC 3.5 / 4. Predictions (> 0.5) 1, 1, 1, 0: TP=2,
+    # FP=1, TN=1, FN=0 -> p_o = 3/4, p_e = (3*2 + 1*2) / 16 = 1/2,
+    # kappa = (3/4 - 1/2) / (1 - 1/2) = 1/2.
+    out = MuraKappa.calculate(
+        np.array([.6, .6, .9, .1]), np.array([1, 0, 1, 0]))
+    assert out['auroc'] == pytest.approx(3.5 / 4)
+    assert out['kappa'] == pytest.approx(0.5)
+    assert out['sensitivity'] == 1.0 and out['specificity'] == 0.5
+
+
 def test_exactly_half_counts_as_negative():
     out = MuraKappa.calculate(np.array([0.5, 0.51]), np.array([0, 1]))
     assert out['accuracy'] == 1.0
