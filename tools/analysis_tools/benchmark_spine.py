@@ -22,7 +22,6 @@ Example::
         configs/spine/spinenet_vggm1024-slim-conv5_1xb32_20e_synthetic-spine.py
 """
 import argparse
-import json
 import statistics
 import time
 
@@ -32,6 +31,7 @@ from mmpretrain.registry import MODELS
 
 import radplugins  # noqa: F401
 from radplugins.saliency import class_score_gradients, saliency_mode
+from radplugins.utils import emit, sync
 
 
 def parse_args() -> argparse.Namespace:
@@ -44,12 +44,10 @@ def parse_args() -> argparse.Namespace:
 
 
 def timed(fn, device) -> float:
-    if device.startswith('cuda'):
-        torch.cuda.synchronize()
+    sync(device)
     start = time.perf_counter()
     fn()
-    if device.startswith('cuda'):
-        torch.cuda.synchronize()
+    sync(device)
     return time.perf_counter() - start
 
 
@@ -106,10 +104,9 @@ def main() -> None:
             ('hotspots_k32', 'hot1', 'ref', 1.3),
             ('hotspots_k32_all4', 'hot4', 'ref', None),
             ('tta54', 'tta', 'fwd54', 1.2)):
-        print(json.dumps(dict(
-            figure=name, ratio=round(med[num] / med[den], 3),
-            seconds=round(med[num], 4), reference_seconds=round(med[den], 4),
-            target=target, **common)))
+        emit(figure=name, ratio=round(med[num] / med[den], 3),
+             seconds=round(med[num], 4),
+             reference_seconds=round(med[den], 4), target=target, **common)
 
 
 if __name__ == '__main__':

@@ -21,7 +21,6 @@ Example::
         --data-root data/synthetic_mura --iters 20
 """
 import argparse
-import json
 import resource
 import time
 
@@ -30,7 +29,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import radplugins  # noqa: F401
-from radplugins.utils import set_data_root
+from radplugins.utils import emit, set_data_root
 
 
 def parse_args() -> argparse.Namespace:
@@ -48,10 +47,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction, help='overrides')
     return parser.parse_args()
-
-
-def emit(**record) -> None:
-    print(json.dumps(record), flush=True)
 
 
 def peak_memory_mb(device: str) -> float:

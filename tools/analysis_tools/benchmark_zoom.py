@@ -48,6 +48,7 @@ from mmpretrain.structures import DataSample
 import radplugins  # noqa: F401
 from radplugins.models.classifiers import zoom_in_classifier
 from radplugins.saliency import local_entropy, saliency_entropy
+from radplugins.utils import emit, sync
 
 # The saliency core's calls in a zoom step, by the module-level names the
 # zoom classifier calls them through, and the phase each one counts for.
@@ -77,10 +78,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--memory-worker', choices=['zoom', 'plain'],
                         help=argparse.SUPPRESS)
     return parser.parse_args()
-
-
-def emit(**record) -> None:
-    print(json.dumps(record), flush=True)
 
 
 def build_models(cfg: Config, device: str):
@@ -153,11 +150,6 @@ def make_batch(args, seed: int = 0, high_res: bool = True) -> dict:
 def train_step(model, optim_wrapper, batch) -> None:
     """The runner's call: preprocess, forward, backward, update."""
     model.train_step(batch, optim_wrapper)
-
-
-def sync(device: str) -> None:
-    if device.startswith('cuda'):
-        torch.cuda.synchronize()
 
 
 @contextlib.contextmanager
@@ -303,7 +295,7 @@ def memory_worker(args, cfg) -> None:
         peak = torch.cuda.max_memory_allocated() / 2**20
     else:
         peak = _proc_status_mb('VmHWM')
-    print(json.dumps(dict(peak_growth_mb=peak - base)))
+    emit(peak_growth_mb=peak - base)
 
 
 def measure_memory(args) -> dict:
