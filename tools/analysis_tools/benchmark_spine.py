@@ -30,6 +30,7 @@ from mmengine.config import Config
 from mmpretrain.registry import MODELS
 
 import radplugins  # noqa: F401
+from radplugins.datasets.spine_tasks import LESION_TASKS
 from radplugins.saliency import class_score_gradients, saliency_mode
 from radplugins.utils import emit, sync
 
@@ -60,8 +61,7 @@ def main() -> None:
     batch32 = torch.rand(32, 9, 112, 224, device=args.device)
     batch54 = torch.rand(54, 9, 112, 224, device=args.device)
     task = model.tasks.index('upper_endplate')
-    binary = ['upper_endplate', 'lower_endplate', 'upper_marrow',
-              'lower_marrow']
+    binary = list(LESION_TASKS)
     gen = torch.Generator().manual_seed(0)
 
     def reference_saliency():

@@ -35,7 +35,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from radplugins.datasets.synthetic.spine_generator import LESION_TASKS
+from radplugins.datasets.spine_tasks import LESION_TASKS
 from radplugins.evaluation.metrics.spine_hotspot_localization import (
     hotspot_scores, lesion_hotspots, pointing_by_detection)
 from radplugins.utils import emit

@@ -7,8 +7,7 @@ from mmengine.logging import print_log
 from mmpretrain.registry import METRICS
 from sklearn.metrics import confusion_matrix, recall_score
 
-from ...datasets.synthetic.spine_generator import (SPINE_NUM_CLASSES,
-                                                   SPINE_TASKS)
+from ...datasets.spine_tasks import SPINE_NUM_CLASSES, SPINE_TASKS
 from .metric_utils import format_cell, ratio, render_table, to_numpy
 
 
