@@ -1,7 +1,7 @@
 """Utilities: safe and checked checkpoint loading, CPU distributed, config
 helpers, the output guard of the tools, the JSON lines of the analysis
 tools."""
-from .analysis_tools import emit, sync
+from .analysis_tools import emit, sync, timed
 from .checkpoint_compat import (TRAINING_STATE_GLOBALS,
                                 enable_safe_checkpoint_loading)
 from .checkpoint_loading import (CheckpointError, check_training_checkpoint,
@@ -20,6 +20,6 @@ __all__ = [
     'check_output', 'check_output_or_exit', 'check_training_checkpoint',
     'data_roots', 'emit', 'enable_safe_checkpoint_loading',
     'load_model_checkpoint', 'load_state_dict_checked', 'path_is_within',
-    'read_checkpoint',
-    'set_data_root', 'setup_cpu_distributed', 'sync', 'teardown_distributed'
+    'read_checkpoint', 'set_data_root', 'setup_cpu_distributed', 'sync',
+    'teardown_distributed', 'timed'
 ]

@@ -1,11 +1,12 @@
 """What the scripts of ``tools/analysis_tools`` share: one JSON line per
-figure on standard output, and a device barrier before a timer reads the
-clock."""
+figure on standard output, and timing that waits for the device."""
 import json
+import time
+from typing import Callable
 
 import torch
 
-__all__ = ['emit', 'sync']
+__all__ = ['emit', 'sync', 'timed']
 
 
 def emit(**record) -> None:
@@ -29,3 +30,21 @@ def sync(device: str) -> None:
     """
     if str(device).startswith('cuda'):
         torch.cuda.synchronize(device)
+
+
+def timed(fn: Callable[[], object], device: str) -> float:
+    """Seconds one call of ``fn`` takes, the device's queued work before
+    it excluded and its own included.
+
+    Args:
+        fn (callable): Called once without arguments.
+        device (str): The device ``fn`` runs on.
+
+    Returns:
+        float: Wall-clock seconds.
+    """
+    sync(device)
+    start = time.perf_counter()
+    fn()
+    sync(device)
+    return time.perf_counter() - start

@@ -1,7 +1,8 @@
 """The analysis tools' JSON lines and device barrier."""
 import json
+import time
 
-from radplugins.utils import emit, sync
+from radplugins.utils import emit, sync, timed
 
 
 def test_emit_prints_one_json_line_in_field_order(capsys):
@@ -16,3 +17,10 @@ def test_emit_prints_one_json_line_in_field_order(capsys):
 
 def test_sync_on_the_cpu_is_a_no_op():
     assert sync('cpu') is None
+
+
+def test_timed_measures_one_call():
+    calls = []
+    seconds = timed(lambda: calls.append(time.sleep(0.05)), 'cpu')
+    assert calls == [None]
+    assert 0.05 <= seconds < 5

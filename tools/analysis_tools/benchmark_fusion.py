@@ -19,7 +19,6 @@ Example::
 import argparse
 import copy
 import statistics
-import time
 
 import torch
 from mmengine.config import Config
@@ -28,7 +27,7 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 import radplugins  # noqa: F401
-from radplugins.utils import emit, sync
+from radplugins.utils import emit, timed
 
 
 def parse_args() -> argparse.Namespace:
@@ -99,14 +98,6 @@ def make_batches(args, seed: int = 0):
         for i in range(v)
     ]
     return study_batch, view_batches
-
-
-def timed(fn, device: str) -> float:
-    sync(device)
-    start = time.perf_counter()
-    fn()
-    sync(device)
-    return time.perf_counter() - start
 
 
 def main() -> None:

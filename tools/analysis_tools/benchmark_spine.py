@@ -23,7 +23,6 @@ Example::
 """
 import argparse
 import statistics
-import time
 
 import torch
 from mmengine.config import Config
@@ -32,7 +31,7 @@ from mmpretrain.registry import MODELS
 import radplugins  # noqa: F401
 from radplugins.datasets.spine_tasks import LESION_TASKS
 from radplugins.saliency import class_score_gradients, saliency_mode
-from radplugins.utils import emit, sync
+from radplugins.utils import emit, timed
 
 
 def parse_args() -> argparse.Namespace:
@@ -42,14 +41,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--device', default='cuda' if
                         torch.cuda.is_available() else 'cpu')
     return parser.parse_args()
-
-
-def timed(fn, device) -> float:
-    sync(device)
-    start = time.perf_counter()
-    fn()
-    sync(device)
-    return time.perf_counter() - start
 
 
 def main() -> None:
