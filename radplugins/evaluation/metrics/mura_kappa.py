@@ -33,7 +33,7 @@ class MuraKappa(BaseMetric):
       images, so a probability of exactly 0.5 counts as normal at both
       levels.
 
-    Both levels are given overall and per body part. Aggregation happens in
+    Both levels are scored overall and per body part. Aggregation happens in
     :meth:`compute_metrics`, after MMEngine has gathered every rank's
     results, so it is exact when one study's views were evaluated on
     different ranks.
@@ -43,17 +43,31 @@ class MuraKappa(BaseMetric):
     through ``PackInputs(meta_keys=...)``; :class:`MuraDataset` provides
     them).
 
-    Returned keys (with the ``mura/`` prefix): ``{level}/{score}``,
-    ``{level}/{BODY_PART}/{score}`` for ``score`` in kappa, accuracy,
-    sensitivity, specificity, auroc, plus ``image/num_images`` and
-    ``study/num_studies`` (also per body part; floats, because MMEngine's
-    JSON log drops integer scalars). Undefined values (AUROC with one class
-    present, kappa when chance agreement is 1) are NaN.
+    Returned keys (with the ``mura/`` prefix): ``{level}/{score}`` for
+    ``score`` in kappa, accuracy, sensitivity, specificity, auroc, plus
+    ``image/num_images`` and ``study/num_studies`` (floats, because
+    MMEngine's JSON log drops integer scalars). Undefined values (AUROC with
+    one class present, kappa when chance agreement is 1) are NaN.
+
+    The per-body-part figures go to the table that :meth:`compute_metrics`
+    logs (one row per body part and ``ALL``). MMEngine writes every
+    returned key into the one validation line of the console and into the
+    scalars of the ``vis_backends`` (``vis_data/scalars.json``,
+    TensorBoard), and per body part that is some 80 keys, so they are
+    returned only with ``per_group_keys=True``: then
+    ``{level}/{BODY_PART}/{score}`` and the per-part counts are returned
+    too, and reach the scalars and the console line alike. The overall
+    keys (``save_best='mura/study/kappa'``, ``'mura/image/auroc'``) are
+    returned either way.
 
     Args:
         threshold (float): Positive-probability threshold. Defaults to 0.5.
         levels (Sequence[str]): Any of ``'image'``, ``'study'``.
-        per_body_part (bool): Also report each body part. Defaults to True.
+        per_body_part (bool): Score each body part (for the table, and
+            for the keys with ``per_group_keys``). Defaults to True.
+        per_group_keys (bool): Also return the per-body-part figures as
+            metric keys, so they reach the JSON/TensorBoard scalars (and
+            the console line). Defaults to False: the table only.
         collect_device (str): ``'cpu'`` or ``'gpu'`` for gathering results.
         prefix (str, optional): Key prefix. Defaults to ``'mura'``.
     """
@@ -64,6 +78,7 @@ class MuraKappa(BaseMetric):
                  threshold: float = 0.5,
                  levels: Sequence[str] = _LEVELS,
                  per_body_part: bool = True,
+                 per_group_keys: bool = False,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
@@ -76,6 +91,7 @@ class MuraKappa(BaseMetric):
         self.threshold = threshold
         self.levels = tuple(levels)
         self.per_body_part = per_body_part
+        self.per_group_keys = per_group_keys
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         """Keep each sample's positive probability, label, study and part.
@@ -208,7 +224,9 @@ class MuraKappa(BaseMetric):
             results (list[dict]): Gathered outputs of :meth:`process`.
 
         Returns:
-            dict: The flat metric dict described in the class docstring.
+            dict: The flat metric dict described in the class docstring:
+            the overall keys, and the per-body-part ones with
+            ``per_group_keys``.
 
         Raises:
             ValueError: If the views of a study disagree on the label or on
@@ -250,7 +268,10 @@ class MuraKappa(BaseMetric):
                 metrics[f'study/{name}num_studies'] = float(len(ids))
 
         print_log('\n' + self.format_table(metrics), logger='current')
-        return metrics
+        if self.per_group_keys:
+            return metrics
+        # An overall key is '{level}/{score}'; a body part adds a field.
+        return {k: v for k, v in metrics.items() if k.count('/') == 1}
 
     @staticmethod
     def format_table(metrics: Dict[str, float]) -> str:
