@@ -142,19 +142,22 @@ def main(argv=None) -> None:
             progress=not args.no_progress)
     del model
 
+    # The bag's settings, passed to the SVMs and recorded with the table.
+    svm = dict(
+        n_estimators=args.n_estimators,
+        sample_fraction=args.sample_fraction,
+        min_bag_size=args.min_bag_size,
+        kernel=args.kernel,
+        degree=args.degree,
+        C=args.C,
+        seed=args.seed)
     try:
         result = fit_body_parts(
             features['train'],
             features['valid'],
             body_parts=body_parts,
-            n_estimators=args.n_estimators,
-            sample_fraction=args.sample_fraction,
-            min_bag_size=args.min_bag_size,
-            kernel=args.kernel,
-            degree=args.degree,
-            C=args.C,
             n_jobs=args.n_jobs,
-            seed=args.seed)
+            **svm)
     except ValueError as err:
         raise SystemExit(f'error: {err}')
     if not result['rows']:
@@ -169,14 +172,7 @@ def main(argv=None) -> None:
             dict(
                 config=args.config,
                 checkpoint=args.checkpoint,
-                svm=dict(
-                    n_estimators=args.n_estimators,
-                    sample_fraction=args.sample_fraction,
-                    min_bag_size=args.min_bag_size,
-                    kernel=args.kernel,
-                    degree=args.degree,
-                    C=args.C,
-                    seed=args.seed),
+                svm=svm,
                 rows=result['rows'],
                 skipped=result['skipped']),
             f,

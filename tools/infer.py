@@ -210,8 +210,25 @@ def run_volumes(args: argparse.Namespace, cfg: Config) -> int:
             json.dump(record, f, indent=2)
         written.add(osp.realpath(out_base + '.json'))
         print(f'{path}: {record["predictions"]} -> {out_base}.json')
-    print(f'{len(written)} of {len(pairs)} volume(s) written to '
-          f'{args.out_dir}')
+    return report(written, pairs, failed, 'volume(s)', args.out_dir)
+
+
+def report(written: set, pairs: list, failed: List[str], what: str,
+           out_dir: str) -> int:
+    """Print how many outputs were written and which inputs failed.
+
+    Args:
+        written (set): The distinct JSON files written: a count of what is
+            there, not of successes.
+        pairs (list): The ``(input, output name)`` pairs run.
+        failed (list[str]): Inputs that raised.
+        what (str): What an input is, e.g. ``'image(s)'``.
+        out_dir (str): The output folder.
+
+    Returns:
+        int: The exit status: 1 if any input failed, else 0.
+    """
+    print(f'{len(written)} of {len(pairs)} {what} written to {out_dir}')
     if failed:
         print(f'{len(failed)} file(s) failed: ' + ', '.join(failed),
               file=sys.stderr)
@@ -269,14 +286,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"{path}: {record['label']} "
               f"(p[{record['probability_of']}]={record['probability']:.3f})"
               f' -> {out_base}.json')
-    # Distinct JSON files, not successes: a count that says what is there.
-    print(f'{len(written)} of {len(pairs)} image(s) written to '
-          f'{args.out_dir}')
-    if failed:
-        print(f'{len(failed)} file(s) failed: ' + ', '.join(failed),
-              file=sys.stderr)
-        return 1
-    return 0
+    return report(written, pairs, failed, 'image(s)', args.out_dir)
 
 
 if __name__ == '__main__':

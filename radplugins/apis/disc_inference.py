@@ -29,7 +29,8 @@ from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 from mmpretrain.registry import TRANSFORMS
 
-from ..datasets.spine import first_grade, parse_box
+from ..datasets.spine import parse_box
+from ..datasets.spine_tasks import first_grade
 from .inference import config_test_pipeline
 
 Box = Optional[List[float]]

@@ -8,24 +8,13 @@ from mmengine.logging import print_log
 from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
 
-from .synthetic.spine_generator import (DISC_HEIGHT, DISC_LEVELS, DISC_WIDTH,
-                                        SPINE_FIRST_GRADES, SPINE_NUM_CLASSES,
-                                        SPINE_TASKS)
+from .spine_tasks import (DISC_HEIGHT, DISC_LEVELS, DISC_WIDTH,
+                          SPINE_NUM_CLASSES, SPINE_TASKS, first_grade)
 
 NUM_DISC_SLICES = 9
 SPINE_SPLITS = ('train', 'val', 'test')
 NPY_MAGIC = b'\x93NUMPY'
 ZIP_MAGIC = b'PK\x03\x04'
-
-
-def first_grade(task: str) -> int:
-    """The grade a spine CSV writes for class index 0 of ``task``.
-
-    Class index ``c`` of a task is grade ``c + first_grade(task)`` in
-    ``discs.csv`` (Pfirrmann 1-5, the other tasks from 0). A task the CSV
-    format does not define counts from 0.
-    """
-    return dict(zip(SPINE_TASKS, SPINE_FIRST_GRADES)).get(task, 0)
 
 
 def _npz_key(files: List[str]) -> Optional[str]:

@@ -1,6 +1,8 @@
 """Utilities: safe and checked checkpoint loading (files, model-zoo URLs
 through the torch hub cache, ``init_cfg=Pretrained``), CPU distributed,
-config helpers, the output guard of the tools, mixed precision."""
+config helpers, the output guard of the tools, mixed precision, the JSON
+lines of the analysis tools."""
+from .analysis_tools import emit, sync, timed
 from .checked_pretrained_init import CheckedPretrainedInit
 from .checkpoint_compat import (TRAINING_STATE_GLOBALS,
                                 enable_safe_checkpoint_loading)
@@ -26,9 +28,10 @@ __all__ = [
     'add_runner_args', 'amp_inference', 'amp_optim_wrapper_cfg',
     'apply_precision_args', 'apply_runner_args', 'check_output',
     'check_output_or_exit', 'check_training_checkpoint',
-    'cpu_supports_bf16', 'data_roots', 'enable_safe_checkpoint_loading',
-    'hub_cache_path', 'load_from_http_cached', 'load_model_checkpoint',
+    'cpu_supports_bf16', 'data_roots', 'emit',
+    'enable_safe_checkpoint_loading', 'hub_cache_path',
+    'load_from_http_cached', 'load_model_checkpoint',
     'load_state_dict_checked', 'path_is_within', 'read_checkpoint',
-    'resolve_amp_dtype', 'set_data_root', 'setup_cpu_distributed',
-    'teardown_distributed', 'to_channels_last', 'to_float32'
+    'resolve_amp_dtype', 'set_data_root', 'setup_cpu_distributed', 'sync',
+    'teardown_distributed', 'timed', 'to_channels_last', 'to_float32'
 ]

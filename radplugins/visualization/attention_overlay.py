@@ -19,9 +19,9 @@ from typing import Optional, Sequence
 import cv2
 import numpy as np
 
-from .zoom_overlay import (BACKGROUND, _FONT, _fit_tile, _fitted_scale,
-                           _to_numpy, ArrayLike, crop_region, draw_zoom_boxes,
-                           format_prediction, to_display_bgr)
+from .zoom_overlay import (_fit_tile, _panel_header, _to_numpy, ArrayLike,
+                           crop_region, draw_zoom_boxes, format_prediction,
+                           to_display_bgr)
 
 
 def render_attention_panel(image: np.ndarray,
@@ -78,15 +78,6 @@ def render_attention_panel(image: np.ndarray,
             caption += f'  {format_prediction(class_names, scores[k])}'
         tiles.append(_fit_tile(tile, tile_size, caption, caption_h))
     row = np.concatenate(tiles, axis=1)
-    header_h = 2 * caption_h
-    header = np.full((header_h, row.shape[1], 3), BACKGROUND, np.uint8)
-    head = [title] if title else []
-    pred = format_prediction(class_names, pred_score)
-    if pred:
-        head.append(f'fused: {pred}')
-    if head:
-        text = '   '.join(head)
-        cv2.putText(header, text, (6, int(header_h * 0.68)), _FONT,
-                    _fitted_scale(text, row.shape[1] - 12, header_h / 50),
-                    (255, 255, 255), 1, cv2.LINE_AA)
+    header = _panel_header(row.shape[1], caption_h, title, 'fused',
+                           format_prediction(class_names, pred_score))
     return np.concatenate([header, row], axis=0)

@@ -499,6 +499,34 @@ def _fit_tile(img: np.ndarray, tile: int, caption: str,
 
 # ---------------------------------------------------------------------------
 # panels
+def _panel_header(width: int, caption_h: int, title: Optional[str],
+                  pred_label: str, pred: str) -> np.ndarray:
+    """The band above a panel: ``title`` and ``'{pred_label}: {pred}'``
+    (each only when given) in white, two captions high.
+
+    Args:
+        width (int): The panel's width in pixels.
+        caption_h (int): Height of a tile caption; the band is twice it.
+        title (str, optional): E.g. the file name.
+        pred_label (str): What the prediction is, e.g. ``'prediction'``.
+        pred (str): The prediction's text; empty for none.
+
+    Returns:
+        np.ndarray: ``(2 * caption_h, width, 3)`` uint8 BGR.
+    """
+    header_h = 2 * caption_h
+    header = np.full((header_h, width, 3), BACKGROUND, np.uint8)
+    head = [title] if title else []
+    if pred:
+        head.append(f'{pred_label}: {pred}')
+    if head:
+        text = '   '.join(head)
+        cv2.putText(header, text, (6, int(header_h * 0.68)), _FONT,
+                    _fitted_scale(text, width - 12, header_h / 50),
+                    (255, 255, 255), 1, cv2.LINE_AA)
+    return header
+
+
 def format_prediction(class_names: Optional[Sequence[str]],
                       pred_score: Optional[ArrayLike]) -> Optional[str]:
     """``'<class> p=<probability>'`` of the arg-max class, or None."""
@@ -643,17 +671,8 @@ def render_zoom_panel(image: np.ndarray,
         np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0)))
         if r.shape[1] < width else r for r in rows
     ]
-    header_h = 2 * caption_h
-    header = np.full((header_h, width, 3), BACKGROUND, np.uint8)
-    head = [title] if title else []
-    pred = format_prediction(class_names, pred_score)
-    if pred:
-        head.append(f'prediction: {pred}')
-    if head:
-        text = '   '.join(head)
-        cv2.putText(header, text, (6, int(header_h * 0.68)), _FONT,
-                    _fitted_scale(text, width - 12, header_h / 50),
-                    (255, 255, 255), 1, cv2.LINE_AA)
+    header = _panel_header(width, caption_h, title, 'prediction',
+                           format_prediction(class_names, pred_score))
     return np.concatenate([header] + rows, axis=0)
 
 

@@ -94,6 +94,17 @@ def test_apply_window_functions_by_hand():
         apply_window(x, 100, 100, 'GAMMA')
     with pytest.raises(ValueError, match='width must be >= 1, got 0.5'):
         apply_window(x, 100, 0.5)
+    with pytest.raises(ValueError, match='SIGMOID window width must be > 0, '
+                       'got 0'):
+        apply_window(x, 100, 0, 'sigmoid')
+    # LINEAR with width 1 is a step at center - 0.5 (inclusive below).
+    np.testing.assert_array_equal(
+        apply_window(np.array([99.4, 99.5, 99.6]), 100, 1), [0., 0., 255.])
+    # Center 100.5, width 201: 0 -> minimum, 100 -> mid, 200 -> maximum,
+    # in any output range.
+    np.testing.assert_allclose(
+        apply_window(np.array([0., 100., 200.]), 100.5, 201,
+                     out_range=(-1., 1.)), [-1., 0., 1.])
 
 
 def test_load_image_any_dicom_without_extension_and_channels(tmp_path):

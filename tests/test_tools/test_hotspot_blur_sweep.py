@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from radplugins.datasets.synthetic.spine_generator import LESION_TASKS
+from radplugins.datasets.spine_tasks import LESION_TASKS
 from tests.helpers import load_tool
 
 TOOL = 'analysis_tools/hotspot_blur_sweep.py'

@@ -21,7 +21,6 @@ One JSON line per figure. Example::
         --data-root data/synthetic_mura --split valid --rounds 2
 """
 import argparse
-import json
 import threading
 import time
 from typing import Callable, Tuple
@@ -31,7 +30,7 @@ from mmengine.config import Config, DictAction
 
 import radplugins  # noqa: F401
 from radplugins.apis import build_split_loader, extract_features, init_model
-from radplugins.utils import set_data_root
+from radplugins.utils import emit, set_data_root
 
 
 def parse_args() -> argparse.Namespace:
@@ -52,10 +51,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction, help='overrides')
     return parser.parse_args()
-
-
-def emit(**record) -> None:
-    print(json.dumps(record), flush=True)
 
 
 def current_rss_mb() -> float:

@@ -18,9 +18,7 @@ Example::
 """
 import argparse
 import copy
-import json
 import statistics
-import time
 
 import torch
 from mmengine.config import Config
@@ -29,6 +27,7 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 import radplugins  # noqa: F401
+from radplugins.utils import emit, timed
 
 
 def parse_args() -> argparse.Namespace:
@@ -45,15 +44,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--device',
                         default='cuda' if torch.cuda.is_available() else 'cpu')
     return parser.parse_args()
-
-
-def emit(**record) -> None:
-    print(json.dumps(record), flush=True)
-
-
-def sync(device: str) -> None:
-    if device.startswith('cuda'):
-        torch.cuda.synchronize()
 
 
 def build_models(cfg: Config, views: int, device: str):
@@ -108,14 +98,6 @@ def make_batches(args, seed: int = 0):
         for i in range(v)
     ]
     return study_batch, view_batches
-
-
-def timed(fn, device: str) -> float:
-    sync(device)
-    start = time.perf_counter()
-    fn()
-    sync(device)
-    return time.perf_counter() - start
 
 
 def main() -> None:

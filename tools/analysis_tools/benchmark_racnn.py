@@ -20,7 +20,6 @@ Example::
 """
 import argparse
 import copy
-import json
 import time
 
 import numpy as np
@@ -33,6 +32,7 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 import radplugins  # noqa: F401
+from radplugins.utils import emit, sync
 
 
 def parse_args() -> argparse.Namespace:
@@ -45,15 +45,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--device',
                         default='cuda' if torch.cuda.is_available() else 'cpu')
     return parser.parse_args()
-
-
-def emit(**record) -> None:
-    print(json.dumps(record), flush=True)
-
-
-def sync(device: str) -> None:
-    if device.startswith('cuda'):
-        torch.cuda.synchronize()
 
 
 def build_models(cfg: Config, device: str):

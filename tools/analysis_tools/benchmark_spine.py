@@ -22,16 +22,16 @@ Example::
         configs/spine/spinenet_vggm1024-slim-conv5_1xb32_20e_synthetic-spine.py
 """
 import argparse
-import json
 import statistics
-import time
 
 import torch
 from mmengine.config import Config
 from mmpretrain.registry import MODELS
 
 import radplugins  # noqa: F401
+from radplugins.datasets.spine_tasks import LESION_TASKS
 from radplugins.saliency import class_score_gradients, saliency_mode
+from radplugins.utils import emit, timed
 
 
 def parse_args() -> argparse.Namespace:
@@ -43,16 +43,6 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def timed(fn, device) -> float:
-    if device.startswith('cuda'):
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    fn()
-    if device.startswith('cuda'):
-        torch.cuda.synchronize()
-    return time.perf_counter() - start
-
-
 def main() -> None:
     args = parse_args()
     cfg = Config.fromfile(args.config)
@@ -62,8 +52,7 @@ def main() -> None:
     batch32 = torch.rand(32, 9, 112, 224, device=args.device)
     batch54 = torch.rand(54, 9, 112, 224, device=args.device)
     task = model.tasks.index('upper_endplate')
-    binary = ['upper_endplate', 'lower_endplate', 'upper_marrow',
-              'lower_marrow']
+    binary = list(LESION_TASKS)
     gen = torch.Generator().manual_seed(0)
 
     def reference_saliency():
@@ -106,10 +95,9 @@ def main() -> None:
             ('hotspots_k32', 'hot1', 'ref', 1.3),
             ('hotspots_k32_all4', 'hot4', 'ref', None),
             ('tta54', 'tta', 'fwd54', 1.2)):
-        print(json.dumps(dict(
-            figure=name, ratio=round(med[num] / med[den], 3),
-            seconds=round(med[num], 4), reference_seconds=round(med[den], 4),
-            target=target, **common)))
+        emit(figure=name, ratio=round(med[num] / med[den], 3),
+             seconds=round(med[num], 4),
+             reference_seconds=round(med[den], 4), target=target, **common)
 
 
 if __name__ == '__main__':

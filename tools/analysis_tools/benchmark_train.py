@@ -38,7 +38,6 @@ Examples::
 """
 import argparse
 import copy
-import json
 import resource
 import time
 from typing import Dict, List, NamedTuple, Optional
@@ -51,9 +50,8 @@ from mmengine.runner import Runner
 
 import radplugins  # noqa: F401
 from radplugins.utils.precision import optim_cfg_for, variant_names
-from radplugins.utils import (amp_inference,
-                              resolve_amp_dtype, set_data_root,
-                              to_channels_last)
+from radplugins.utils import (amp_inference, emit, resolve_amp_dtype,
+                              set_data_root, to_channels_last)
 
 PRECISIONS = ('float32', 'bfloat16', 'float16')
 
@@ -91,10 +89,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction, help='overrides')
     return parser.parse_args(argv)
-
-
-def emit(**record) -> None:
-    print(json.dumps(record), flush=True)
 
 
 def peak_memory_mb(device: str) -> float:

@@ -66,8 +66,7 @@ import radplugins  # noqa: F401
 from radplugins.models.classifiers import zoom_in_classifier
 from radplugins.saliency import local_entropy, saliency_entropy
 from radplugins.utils.precision import optim_cfg_for, variant_names
-from radplugins.utils import (amp_inference,
-                              to_channels_last)
+from radplugins.utils import amp_inference, emit, sync, to_channels_last
 
 PRECISIONS = ('float32', 'bfloat16', 'float16')
 KINDS = ('plain', 'zoom')
@@ -120,10 +119,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--memory-channels-last', action='store_true',
                         help=argparse.SUPPRESS)
     return parser.parse_args(argv)
-
-
-def emit(**record) -> None:
-    print(json.dumps(record), flush=True)
 
 
 def build_models(cfg: Config, device: str):
@@ -196,11 +191,6 @@ def make_batch(args, seed: int = 0, high_res: bool = True) -> dict:
 def train_step(model, optim_wrapper, batch) -> None:
     """The runner's call: preprocess, forward, backward, update."""
     model.train_step(batch, optim_wrapper)
-
-
-def sync(device: str) -> None:
-    if device.startswith('cuda'):
-        torch.cuda.synchronize()
 
 
 @contextlib.contextmanager
@@ -351,7 +341,7 @@ def memory_worker(args, cfg) -> None:
         peak = torch.cuda.max_memory_allocated() / 2**20
     else:
         peak = _proc_status_mb('VmHWM')
-    print(json.dumps(dict(peak_growth_mb=peak - base)))
+    emit(peak_growth_mb=peak - base)
 
 
 def measure_memory(args, precision: str = 'float32',

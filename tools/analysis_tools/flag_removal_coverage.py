@@ -24,6 +24,7 @@ import numpy as np
 from radplugins.datasets.mura import (GROUND_TRUTH_FILE, MURA_FOLDER,
                                       load_synthetic_ground_truth)
 from radplugins.datasets.transforms.flag_removal import regions_to_mask
+from radplugins.utils import emit
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -100,8 +101,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         report.get('margin', 0))
     for split, figures in coverage(truth, report['images'], margin,
                                    args.covered).items():
-        print(json.dumps(dict(split=split, covered=args.covered,
-                              margin=margin, **figures)))
+        emit(split=split, covered=args.covered, margin=margin, **figures)
     return 0
 
 

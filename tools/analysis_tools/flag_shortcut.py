@@ -20,7 +20,6 @@ Example::
         work_dirs/flags/raw/preds.pkl
 """
 import argparse
-import json
 import os.path as osp
 import pickle
 import sys
@@ -31,6 +30,7 @@ from sklearn.metrics import roc_auc_score
 
 from radplugins.datasets.mura import (GROUND_TRUTH_FILE, MURA_FOLDER,
                                       load_synthetic_ground_truth)
+from radplugins.utils import emit
 
 LABEL_NAMES = ('normal', 'abnormal')
 
@@ -143,7 +143,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         raise SystemExit(f'{args.predictions}: no predictions')
     for row in shortcut_groups(truth, predictions,
                                osp.normpath(args.data_root), args.threshold):
-        print(json.dumps(row))
+        emit(**row)
     return 0
 
 

@@ -28,7 +28,6 @@ per task and sigma, scored as :class:`SpineHotspotLocalization` scores
 on a validation split, not on the set you report.
 """
 import argparse
-import json
 import pickle
 import sys
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -36,9 +35,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from radplugins.datasets.synthetic.spine_generator import LESION_TASKS
+from radplugins.datasets.spine_tasks import LESION_TASKS
 from radplugins.evaluation.metrics.spine_hotspot_localization import (
     hotspot_scores, lesion_hotspots, pointing_by_detection)
+from radplugins.utils import emit
 
 Sigma = Tuple[float, float, float]
 
@@ -128,7 +128,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not lesions:
         raise SystemExit(f'{args.results}: no hotspot task has a lesion')
     for row in sweep(lesions, args.sigmas, args.tolerance):
-        print(json.dumps(row))
+        emit(**row)
     return 0
 
 

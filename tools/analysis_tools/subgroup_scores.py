@@ -18,13 +18,14 @@ Example::
         --by hardware view --exclude hardware=1
 """
 import argparse
-import json
 import pickle
 import sys
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
+
+from radplugins.utils import emit
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -126,7 +127,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         raise SystemExit(f'{args.predictions}: no predictions')
     for row in subgroup_rows(predictions, args.by, args.exclude,
                              args.threshold, args.predictions):
-        print(json.dumps(row))
+        emit(**row)
     return 0
 
 

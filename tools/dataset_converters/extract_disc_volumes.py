@@ -34,9 +34,8 @@ import cv2
 import numpy as np
 
 from radplugins.datasets.spine import read_array
-from radplugins.datasets.synthetic.spine_generator import (DISC_HEIGHT,
-                                                           DISC_WIDTH,
-                                                           SPINE_TASKS)
+from radplugins.datasets.spine_tasks import (DISC_HEIGHT, DISC_WIDTH,
+                                             SPINE_TASKS)
 from radplugins.utils import check_output_or_exit
 
 REQUIRED = ('patient', 'level', 'split', 'stack', 'cx', 'cy', 'angle',

@@ -32,6 +32,7 @@ from radplugins.apis import (body_boxes_of, build_disc_pipeline,
                              disc_prediction_to_dict, inference_disc_volume,
                              init_model, mirrored_output_names,
                              read_body_boxes)
+from radplugins.datasets.spine_tasks import LESION_TASKS
 from radplugins.utils import UnsafeOutputError, check_output
 from radplugins.visualization import hotspot_strip
 
@@ -41,10 +42,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('config')
     parser.add_argument('checkpoint')
     parser.add_argument('volumes', nargs='+')
-    parser.add_argument('--tasks', nargs='+', default=['upper_endplate',
-                                                       'lower_endplate',
-                                                       'upper_marrow',
-                                                       'lower_marrow'])
+    parser.add_argument('--tasks', nargs='+', default=list(LESION_TASKS))
     parser.add_argument('--num-aug', type=int, default=32)
     parser.add_argument('--target', choices=['pred', 'positive'],
                         default='pred')

@@ -39,15 +39,12 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-DISC_LEVELS = ('T12-L1', 'L1-L2', 'L2-L3', 'L3-L4', 'L4-L5', 'L5-S1')
-SPINE_TASKS = ('pfirrmann', 'narrowing', 'upper_endplate', 'lower_endplate',
-               'upper_marrow', 'lower_marrow')
-SPINE_NUM_CLASSES = (5, 4, 2, 2, 2, 2)
-# The grade a CSV writes for class index 0 of each task: Pfirrmann is
-# graded 1-5, the others from 0. Class index + first grade = CSV grade.
-SPINE_FIRST_GRADES = (1, 0, 0, 0, 0, 0)
-LESION_TASKS = SPINE_TASKS[2:]
-DISC_HEIGHT, DISC_WIDTH = 112, 224
+# The task definitions are the real dataset's; re-exported here for the
+# generator's users.
+from ..spine_tasks import (DISC_HEIGHT, DISC_LEVELS, DISC_WIDTH,  # noqa: F401
+                           LESION_TASKS, SPINE_FIRST_GRADES,
+                           SPINE_NUM_CLASSES, SPINE_TASKS)
+
 CSV_COLUMNS = ('patient', 'level', 'split', 'volume') + SPINE_TASKS + (
     'upper_body', 'lower_body', 'mask')
 

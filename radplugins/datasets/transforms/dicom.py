@@ -6,6 +6,7 @@ from typing import Optional, Tuple
 import numpy as np
 
 DICOM_EXTENSIONS = ('.dcm', '.dicom')
+_VOI_FUNCTIONS = ('LINEAR', 'LINEAR_EXACT', 'SIGMOID')
 _DICOM_MAGIC_OFFSET = 128
 
 
@@ -44,12 +45,13 @@ def apply_window(values: np.ndarray,
                  out_range: Tuple[float, float] = (0.0, 255.0)) -> np.ndarray:
     """A DICOM VOI window (PS3.3 C.11.2.1.2) mapped to ``out_range``.
 
-    ``LINEAR`` is the standard's default: values up to
-    ``center - 0.5 - (width - 1) / 2`` give the minimum, values above
-    ``center - 0.5 + (width - 1) / 2`` the maximum, and in between
-    ``((x - (center - 0.5)) / (width - 1) + 0.5)`` scales linearly.
-    ``LINEAR_EXACT`` drops the half-pixel terms and ``SIGMOID`` is
-    ``1 / (1 + exp(-4 (x - center) / width))``.
+    pydicom's ``apply_windowing`` does the arithmetic, onto an 8-bit range
+    that is then scaled to ``out_range``. ``LINEAR`` is the standard's
+    default: values up to ``center - 0.5 - (width - 1) / 2`` give the
+    minimum, values above ``center - 0.5 + (width - 1) / 2`` the maximum,
+    and in between ``((x - (center - 0.5)) / (width - 1) + 0.5)`` scales
+    linearly. ``LINEAR_EXACT`` drops the half-pixel terms and ``SIGMOID``
+    is ``1 / (1 + exp(-4 (x - center) / width))``.
 
     Args:
         values (np.ndarray): Modality values (after rescale slope and
@@ -61,31 +63,38 @@ def apply_window(values: np.ndarray,
 
     Returns:
         np.ndarray: float64 array of ``values``' shape.
+
+    Raises:
+        ValueError: If ``function`` is not one of the three, or ``width``
+            is out of its range (the message names the value).
     """
-    lo, hi = out_range
-    x = np.asarray(values, dtype=np.float64)
+    from pydicom.dataset import Dataset
+    from pydicom.pixels import apply_windowing
+    from pydicom.valuerep import DSfloat
+
     function = (function or 'LINEAR').upper()
-    if function == 'SIGMOID':
-        if width <= 0:
-            raise ValueError(f'SIGMOID window width must be > 0, got {width}')
-        return lo + (hi - lo) / (1.0 + np.exp(-4.0 * (x - center) / width))
-    if function == 'LINEAR_EXACT':
-        if width <= 0:
-            raise ValueError(f'LINEAR_EXACT window width must be > 0, got '
-                             f'{width}')
-        t = (x - center) / width + 0.5
-    elif function == 'LINEAR':
-        if width < 1:
-            raise ValueError(f'LINEAR window width must be >= 1, got {width}')
-        if width == 1:
-            # The linear part is empty: a step at center - 0.5.
-            t = (x > center - 0.5).astype(np.float64)
-        else:
-            t = (x - (center - 0.5)) / (width - 1) + 0.5
-    else:
+    if function not in _VOI_FUNCTIONS:
         raise ValueError(f'unknown VOI LUT function {function!r}; expected '
                          "'LINEAR', 'LINEAR_EXACT' or 'SIGMOID'")
-    return lo + (hi - lo) * np.clip(t, 0.0, 1.0)
+    if function == 'LINEAR' and width < 1:
+        raise ValueError(f'LINEAR window width must be >= 1, got {width}')
+    if function != 'LINEAR' and width <= 0:
+        raise ValueError(f'{function} window width must be > 0, got '
+                         f'{width}')
+    # A VOI module of its own: its unsigned 8-bit stored range is the
+    # window's output range, whatever the image's bit depth.
+    voi = Dataset()
+    voi.PhotometricInterpretation = 'MONOCHROME2'
+    voi.BitsStored = 8
+    voi.PixelRepresentation = 0
+    voi.WindowCenter = DSfloat(float(center), auto_format=True)
+    voi.WindowWidth = DSfloat(float(width), auto_format=True)
+    voi.VOILUTFunction = function
+    out = apply_windowing(np.asarray(values, dtype=np.float64), voi)
+    lo, hi = out_range
+    if (lo, hi) == (0.0, 255.0):
+        return out
+    return lo + (hi - lo) / 255.0 * out
 
 
 def _first_value(value) -> float:

@@ -7,7 +7,7 @@ from mmcv.transforms import BaseTransform
 from mmpretrain.registry import TRANSFORMS
 
 from ..spine import NUM_DISC_SLICES, ZIP_MAGIC, load_volume
-from ..synthetic.spine_generator import LESION_TASKS
+from ..spine_tasks import LESION_TASKS
 
 
 def pad_slices(volume: np.ndarray, num_slices: int = NUM_DISC_SLICES,

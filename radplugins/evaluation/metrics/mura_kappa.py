@@ -1,4 +1,5 @@
 """MURA's evaluation: Cohen's kappa and friends, per image and per study."""
+import warnings
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -6,6 +7,8 @@ import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 from mmpretrain.registry import METRICS
+from sklearn.exceptions import UndefinedMetricWarning
+from sklearn.metrics import cohen_kappa_score, confusion_matrix, roc_auc_score
 
 from .metric_utils import format_cell, ratio, render_table, to_numpy
 
@@ -30,7 +33,7 @@ class MuraKappa(BaseMetric):
       images, so a probability of exactly 0.5 counts as normal at both
       levels.
 
-    Both levels are given overall and per body part. Aggregation happens in
+    Both levels are scored overall and per body part. Aggregation happens in
     :meth:`compute_metrics`, after MMEngine has gathered every rank's
     results, so it is exact when one study's views were evaluated on
     different ranks.
@@ -40,17 +43,31 @@ class MuraKappa(BaseMetric):
     through ``PackInputs(meta_keys=...)``; :class:`MuraDataset` provides
     them).
 
-    Returned keys (with the ``mura/`` prefix): ``{level}/{score}``,
-    ``{level}/{BODY_PART}/{score}`` for ``score`` in kappa, accuracy,
-    sensitivity, specificity, auroc, plus ``image/num_images`` and
-    ``study/num_studies`` (also per body part; floats, because MMEngine's
-    JSON log drops integer scalars). Undefined values (AUROC with one class
-    present, kappa when chance agreement is 1) are NaN.
+    Returned keys (with the ``mura/`` prefix): ``{level}/{score}`` for
+    ``score`` in kappa, accuracy, sensitivity, specificity, auroc, plus
+    ``image/num_images`` and ``study/num_studies`` (floats, because
+    MMEngine's JSON log drops integer scalars). Undefined values (AUROC with
+    one class present, kappa when chance agreement is 1) are NaN.
+
+    The per-body-part figures go to the table that :meth:`compute_metrics`
+    logs (one row per body part and ``ALL``). MMEngine writes every
+    returned key into the one validation line of the console and into the
+    scalars of the ``vis_backends`` (``vis_data/scalars.json``,
+    TensorBoard), and per body part that is some 80 keys, so they are
+    returned only with ``per_group_keys=True``: then
+    ``{level}/{BODY_PART}/{score}`` and the per-part counts are returned
+    too, and reach the scalars and the console line alike. The overall
+    keys (``save_best='mura/study/kappa'``, ``'mura/image/auroc'``) are
+    returned either way.
 
     Args:
         threshold (float): Positive-probability threshold. Defaults to 0.5.
         levels (Sequence[str]): Any of ``'image'``, ``'study'``.
-        per_body_part (bool): Also report each body part. Defaults to True.
+        per_body_part (bool): Score each body part (for the table, and
+            for the keys with ``per_group_keys``). Defaults to True.
+        per_group_keys (bool): Also return the per-body-part figures as
+            metric keys, so they reach the JSON/TensorBoard scalars (and
+            the console line). Defaults to False: the table only.
         collect_device (str): ``'cpu'`` or ``'gpu'`` for gathering results.
         prefix (str, optional): Key prefix. Defaults to ``'mura'``.
     """
@@ -61,6 +78,7 @@ class MuraKappa(BaseMetric):
                  threshold: float = 0.5,
                  levels: Sequence[str] = _LEVELS,
                  per_body_part: bool = True,
+                 per_group_keys: bool = False,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
@@ -73,6 +91,7 @@ class MuraKappa(BaseMetric):
         self.threshold = threshold
         self.levels = tuple(levels)
         self.per_body_part = per_body_part
+        self.per_group_keys = per_group_keys
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         """Keep each sample's positive probability, label, study and part.
@@ -124,10 +143,13 @@ class MuraKappa(BaseMetric):
             threshold (float): Predicted positive iff ``prob > threshold``.
 
         Returns:
-            dict: ``kappa`` (eq. (4): (p_o - p_e) / (1 - p_e)), ``accuracy``,
-            ``sensitivity`` (recall of positives), ``specificity`` (recall of
-            negatives) and ``auroc`` (Mann-Whitney U / (n_pos n_neg), ties
-            counting 1/2). Undefined values are NaN.
+            dict: ``kappa`` (eq. (4): (p_o - p_e) / (1 - p_e), scikit-learn's
+            ``cohen_kappa_score``), ``accuracy``, ``sensitivity`` (recall of
+            positives), ``specificity`` (recall of negatives) and ``auroc``
+            (scikit-learn's ``roc_auc_score``: a tied positive-negative pair
+            counts 1/2). Undefined values are NaN: every score of an empty
+            set, kappa when labels and predictions are all one class, AUROC
+            and the recall of the missing class when one class is absent.
         """
         probs = np.asarray(probs, dtype=np.float64).reshape(-1)
         labels = np.asarray(labels).reshape(-1).astype(np.int64)
@@ -137,36 +159,24 @@ class MuraKappa(BaseMetric):
         bad = np.setdiff1d(np.unique(labels), [0, 1])
         if bad.size:
             raise ValueError(f'labels must be 0 or 1, got {bad.tolist()}')
-        n = labels.size
-        if n == 0:
+        if labels.size == 0:
             return {k: float('nan') for k in _SCORES}
         preds = (probs > threshold).astype(np.int64)
-        tp = int(np.sum((preds == 1) & (labels == 1)))
-        tn = int(np.sum((preds == 0) & (labels == 0)))
-        fp = int(np.sum((preds == 1) & (labels == 0)))
-        fn = int(np.sum((preds == 0) & (labels == 1)))
-        p_o = (tp + tn) / n
-        p_e = ((tp + fp) * (tp + fn) + (tn + fn) * (tn + fp)) / (n * n)
-        kappa = (p_o - p_e) / (1 - p_e) if p_e < 1 else float('nan')
-
+        (tn, fp), (fn, tp) = confusion_matrix(labels, preds, labels=[0, 1])
         n_pos, n_neg = tp + fn, tn + fp
-        if n_pos and n_neg:
-            # Tied scores share their average rank, so a tied (pos, neg)
-            # pair counts 1/2: U = sum(positive ranks) - n+ (n+ + 1) / 2.
-            order = np.argsort(probs, kind='mergesort')
-            ranks = np.empty(n, dtype=np.float64)
-            sorted_probs = probs[order]
-            _, first, counts = np.unique(
-                sorted_probs, return_index=True, return_counts=True)
-            mean_ranks = first + (counts + 1) / 2.0
-            ranks[order] = np.repeat(mean_ranks, counts)
-            u = ranks[labels == 1].sum() - n_pos * (n_pos + 1) / 2.0
-            auroc = u / (n_pos * n_neg)
-        else:
-            auroc = float('nan')
+        with warnings.catch_warnings():
+            # Kappa is undefined when labels and predictions are all one
+            # class (chance agreement 1); the documented value is NaN, not
+            # a warning per evaluation.
+            warnings.simplefilter('ignore', UndefinedMetricWarning)
+            kappa = cohen_kappa_score(
+                labels, preds, labels=[0, 1], replace_undefined_by=np.nan)
+        # Ties between a positive and a negative count 1/2 (sklearn's
+        # trapezoidal ROC). One class alone: undefined, NaN.
+        auroc = roc_auc_score(labels, probs) if n_pos and n_neg else np.nan
         return dict(
             kappa=float(kappa),
-            accuracy=p_o,
+            accuracy=ratio(tp + tn, labels.size),
             sensitivity=ratio(tp, n_pos),
             specificity=ratio(tn, n_neg),
             auroc=float(auroc))
@@ -214,7 +224,9 @@ class MuraKappa(BaseMetric):
             results (list[dict]): Gathered outputs of :meth:`process`.
 
         Returns:
-            dict: The flat metric dict described in the class docstring.
+            dict: The flat metric dict described in the class docstring:
+            the overall keys, and the per-body-part ones with
+            ``per_group_keys``.
 
         Raises:
             ValueError: If the views of a study disagree on the label or on
@@ -256,7 +268,10 @@ class MuraKappa(BaseMetric):
                 metrics[f'study/{name}num_studies'] = float(len(ids))
 
         print_log('\n' + self.format_table(metrics), logger='current')
-        return metrics
+        if self.per_group_keys:
+            return metrics
+        # An overall key is '{level}/{score}'; a body part adds a field.
+        return {k: v for k, v in metrics.items() if k.count('/') == 1}
 
     @staticmethod
     def format_table(metrics: Dict[str, float]) -> str:

@@ -5,29 +5,25 @@ import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 from mmpretrain.registry import METRICS
+from sklearn.metrics import confusion_matrix, recall_score
 
-from ...datasets.synthetic.spine_generator import (SPINE_NUM_CLASSES,
-                                                   SPINE_TASKS)
+from ...datasets.spine_tasks import SPINE_NUM_CLASSES, SPINE_TASKS
 from .metric_utils import format_cell, ratio, render_table, to_numpy
 
 
-def confusion(gt: np.ndarray, pred: np.ndarray,
-              num_classes: int) -> np.ndarray:
-    """``(K, K)`` counts, rows = ground truth, columns = prediction."""
-    return np.bincount(
-        gt * num_classes + pred,
-        minlength=num_classes**2).reshape(num_classes, num_classes)
+def average_class_accuracy(gt: np.ndarray, pred: np.ndarray) -> float:
+    """Mean recall over the classes present in ``gt``; NaN when ``gt`` is
+    empty.
 
-
-def average_class_accuracy(gt: np.ndarray, pred: np.ndarray,
-                           num_classes: int) -> float:
-    """Mean recall over the classes present in ``gt`` (NaN if none)."""
-    cm = confusion(gt, pred, num_classes)
-    support = cm.sum(1)
-    present = support > 0
-    if not present.any():
+    This is scikit-learn's ``balanced_accuracy_score``, computed as the
+    macro recall over ``gt``'s classes so that a class only the predictions
+    hold, or a single class, is not a warning: both are normal in a small
+    validation split.
+    """
+    if len(gt) == 0:
         return float('nan')
-    return float((np.diag(cm)[present] / support[present]).mean())
+    return float(
+        recall_score(gt, pred, labels=np.unique(gt), average='macro'))
 
 
 @METRICS.register_module()
@@ -86,8 +82,9 @@ class SpineGradingMetric(BaseMetric):
                 format_cell('', metrics[f'{task}/avg_class_acc'])
             ])
             valid = labels[:, t] >= 0
-            cm = confusion(labels[valid, t], preds[valid, t],
-                           self.num_classes[t])
+            cm = confusion_matrix(
+                labels[valid, t], preds[valid, t],
+                labels=np.arange(self.num_classes[t]))
             print_log(
                 f'confusion {task} (rows: truth, columns: prediction):\n'
                 f'{cm}',
@@ -117,7 +114,7 @@ class SpineGradingMetric(BaseMetric):
             gt, pr = labels[valid, t], preds[valid, t]
             if ((pr < 0) | (pr >= k)).any():
                 raise ValueError(f'{task}: predictions outside 0..{k - 1}')
-            acc = average_class_accuracy(gt, pr, k)
+            acc = average_class_accuracy(gt, pr)
             metrics[f'{task}/avg_class_acc'] = acc
             metrics[f'{task}/num'] = float(valid.sum())
             accs.append(acc)
@@ -127,8 +124,7 @@ class SpineGradingMetric(BaseMetric):
             if task == 'narrowing':
                 metrics['narrowing/binary_avg_class_acc'] = \
                     average_class_accuracy(
-                        (gt > 0).astype(np.int64), (pr > 0).astype(np.int64),
-                        2)
+                        (gt > 0).astype(np.int64), (pr > 0).astype(np.int64))
         finite = [a for a in accs if not np.isnan(a)]
         metrics['mean_avg_class_acc'] = float(
             np.mean(finite)) if finite else float('nan')

@@ -7,7 +7,7 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 from mmpretrain.registry import METRICS
 
-from ...datasets.synthetic.spine_generator import LESION_TASKS
+from ...datasets.spine_tasks import LESION_TASKS
 from .metric_utils import format_cell, ratio, render_table, to_numpy
 
 

@@ -6,7 +6,7 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 from mmpretrain.registry import METRICS
 
-from .metric_utils import format_cell, ratio, render_table, to_numpy
+from .metric_utils import format_cell, render_table, to_numpy
 
 # Rates, in the order the table shows them.
 _SCORES = ('pointing', 'roi_hit', 'centre_hit', 'roi_iou', 'flag_hit',
@@ -75,12 +75,20 @@ class ZoomLocalization(BaseMetric):
       ``num_lesion_flag_images`` (floats, because MMEngine's JSON log drops
       integer scalars).
 
-    Keys are ``{score}``, ``{BODY_PART}/{score}`` and, with
-    ``per_lesion_kind``, ``{kind}/{score}`` (e.g. ``implant/roi_hit``),
-    under the ``loc/`` prefix. A lesion-kind group holds the images with at
-    least one lesion of that kind, and its lesion scores count only the
-    lesions of that kind, so a hit on an implant does not count for a
-    fracture in the same image. A score with no eligible image is NaN.
+    The scores are computed over all images, over each body part
+    (``per_body_part``) and over each lesion kind (``per_lesion_kind``). A
+    lesion-kind group holds the images with at least one lesion of that
+    kind, and its lesion scores count only the lesions of that kind, so a
+    hit on an implant does not count for a fracture in the same image. A
+    score with no eligible image is NaN.
+
+    The returned keys are the overall ``{score}`` under the ``loc/``
+    prefix; every group is a row of the table :meth:`compute_metrics`
+    logs. MMEngine writes every returned key into the one validation line
+    of the console and into the ``vis_backends`` scalars, so the groups'
+    keys, ``{BODY_PART}/{score}`` and ``{kind}/{score}`` (e.g.
+    ``implant/roi_hit``), are returned only with ``per_group_keys=True``,
+    and then reach the scalars and the console line alike.
 
     Each data sample needs ``zoom_boxes`` (``(num_steps, 4)``) and
     ``saliency_peaks`` (``(num_steps, 2)``) from
@@ -101,6 +109,9 @@ class ZoomLocalization(BaseMetric):
         per_body_part (bool): Also report each body part. Defaults to True.
         per_lesion_kind (bool): Also report each lesion kind. Defaults to
             True.
+        per_group_keys (bool): Also return the body parts' and lesion
+            kinds' figures as metric keys (the JSON/TensorBoard scalars and
+            the console line). Defaults to False: the table only.
         collect_device (str): ``'cpu'`` or ``'gpu'`` for gathering results.
         prefix (str, optional): Key prefix. Defaults to ``'loc'``.
     """
@@ -113,6 +124,7 @@ class ZoomLocalization(BaseMetric):
                  hit_fraction: float = 0.5,
                  per_body_part: bool = True,
                  per_lesion_kind: bool = True,
+                 per_group_keys: bool = False,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
@@ -129,6 +141,7 @@ class ZoomLocalization(BaseMetric):
         self.hit_fraction = float(hit_fraction)
         self.per_body_part = per_body_part
         self.per_lesion_kind = per_lesion_kind
+        self.per_group_keys = per_group_keys
 
     # ------------------------------------------------------------------
     # geometry
@@ -391,7 +404,8 @@ class ZoomLocalization(BaseMetric):
             results (list[dict]): Gathered outputs of :meth:`process`.
 
         Returns:
-            dict: The flat metric dict described in the class docstring.
+            dict: The flat metric dict described in the class docstring:
+            the overall keys, and the groups' with ``per_group_keys``.
         """
         parts = np.array([r['body_part'] for r in results])
         # (key prefix, images in the group, lesion kind to keep or None)
@@ -436,7 +450,11 @@ class ZoomLocalization(BaseMetric):
             f'pointing tolerance {self.tolerance:g} px\n' +
             self.format_table(metrics),
             logger='current')
-        return metrics
+        if self.per_group_keys:
+            return metrics
+        # An overall key is '{score}'; a body part or lesion kind adds a
+        # field.
+        return {k: v for k, v in metrics.items() if '/' not in k}
 
     @staticmethod
     def format_table(metrics: Dict[str, float]) -> str:

@@ -13,7 +13,7 @@ from mmpretrain.models.classifiers import BaseClassifier
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from ..utils import attention_crop, compose_boxes
+from ..utils import attention_crop, compose_boxes, meta_tensor
 
 FUSIONS = ('concat', 'mean')
 PHASES = ('apn_init', 'classifier', 'apn')
@@ -471,16 +471,10 @@ class RACNNClassifier(BaseClassifier):
     @staticmethod
     def _meta(data_samples: List[DataSample], key: str,
               device) -> torch.Tensor:
-        values = []
-        for i, sample in enumerate(data_samples):
-            if key not in sample:
-                raise KeyError(
-                    f'RACNNClassifier.predict needs {key!r} in the data '
-                    f'samples (sample {i}: {sample.get("img_path", "?")}); '
-                    'use LetterboxResize and pass its keys through '
-                    'PackInputs(meta_keys=...)')
-            values.append(sample.get(key))
-        return torch.as_tensor(values, dtype=torch.float32, device=device)
+        return meta_tensor(
+            data_samples, key, device, 'RACNNClassifier.predict',
+            'use LetterboxResize and pass its keys through '
+            'PackInputs(meta_keys=...)')
 
     def boxes_to_original(self, boxes: torch.Tensor, input_size: int,
                           data_samples: List[DataSample]) -> torch.Tensor:

@@ -9,8 +9,8 @@ from mmpretrain.models.classifiers import BaseClassifier
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from ...datasets.synthetic.spine_generator import (SPINE_NUM_CLASSES,
-                                                   SPINE_TASKS)
+from ...datasets.spine_tasks import (LESION_TASKS, SPINE_NUM_CLASSES,
+                                     SPINE_TASKS)
 from ...datasets.transforms.disc_augment import (NUM_TTA_VIEWS,
                                                  disc_tta_views)
 from ...saliency import evidence_hotspots
@@ -53,8 +53,10 @@ class SpineMultiTaskClassifier(BaseClassifier):
         tta (bool): Average the 54 test-time views in ``predict``.
         tta_chunk (int): Volumes per TTA forward pass (54 views each).
         hotspot_cfg (dict, optional): ``enabled`` (bool), ``num_aug`` (K),
-            ``tasks`` (names), ``target`` (``'pred'`` explains the
-            predicted class; ``'positive'`` class 1 of binary tasks),
+            ``tasks`` (names; default: the model's tasks that are in
+            :data:`~radplugins.datasets.spine_tasks.LESION_TASKS`),
+            ``target`` (``'pred'`` explains the predicted class;
+            ``'positive'`` class 1 of binary tasks),
             ``chunk_size``, ``seed``, ``aug_kwargs``, ``attribution``
             (``'gradient'``, the paper's, ``'gradient_x_input'`` or
             ``'integrated_gradients'``), ``baseline`` (the reference of
@@ -125,7 +127,7 @@ class SpineMultiTaskClassifier(BaseClassifier):
         self.hotspot_cfg = dict(
             enabled=False,
             num_aug=32,
-            tasks=self.tasks[2:],
+            tasks=tuple(t for t in self.tasks if t in LESION_TASKS),
             target='pred',
             chunk_size=64,
             seed=0,

@@ -12,6 +12,7 @@ from mmpretrain.structures import DataSample
 from ...saliency import (boxes_from_maps, class_score_gradients,
                          crop_and_resize, fit_boxes, map_boxes, record_relus,
                          saliency_entropy, saliency_peaks)
+from ..utils import meta_tensor
 
 COMBINE_MODES = ('last', 'mean_logits', 'mean_probs')
 
@@ -180,16 +181,10 @@ class ZoomInClassifier(ImageClassifier):
     @staticmethod
     def _meta_tensor(data_samples: List[DataSample], key: str,
                      device) -> torch.Tensor:
-        values = []
-        for i, sample in enumerate(data_samples):
-            if key not in sample:
-                raise KeyError(
-                    f'ZoomInClassifier needs {key!r} in the data samples '
-                    f'(sample {i}: {sample.get("img_path", "?")}); use '
-                    'LetterboxResize and KeepHighRes in the pipeline and '
-                    'pass their keys through PackInputs(meta_keys=...)')
-            values.append(sample.get(key))
-        return torch.as_tensor(values, dtype=torch.float32, device=device)
+        return meta_tensor(
+            data_samples, key, device, 'ZoomInClassifier',
+            'use LetterboxResize and KeepHighRes in the pipeline and pass '
+            'their keys through PackInputs(meta_keys=...)')
 
     def _high_res_batch(self, data_samples: List[DataSample]) -> torch.Tensor:
         if 'hr_img' not in data_samples[0]:

@@ -52,6 +52,18 @@ def test_calculate_hand_computed_case():
     assert out['auroc'] == pytest.approx((18 + 2) / 24)
 
 
+def test_tied_positive_and_negative_count_half_by_hand():
+    # Pairs (pos, neg): (.6, .6) tie = 1/2, (.6, .1), (.9, .6), (.9, .1)
+    # = 1 each -> AUROC 3.5 / 4. Predictions (> 0.5) 1, 1, 1, 0: TP=2,
+    # FP=1, TN=1, FN=0 -> p_o = 3/4, p_e = (3*2 + 1*2) / 16 = 1/2,
+    # kappa = (3/4 - 1/2) / (1 - 1/2) = 1/2.
+    out = MuraKappa.calculate(
+        np.array([.6, .6, .9, .1]), np.array([1, 0, 1, 0]))
+    assert out['auroc'] == pytest.approx(3.5 / 4)
+    assert out['kappa'] == pytest.approx(0.5)
+    assert out['sensitivity'] == 1.0 and out['specificity'] == 0.5
+
+
 def test_exactly_half_counts_as_negative():
     out = MuraKappa.calculate(np.array([0.5, 0.51]), np.array([0, 1]))
     assert out['accuracy'] == 1.0
@@ -122,9 +134,41 @@ def reference_study_level(samples, part=None):
 
 
 def evaluate(samples, **kwargs):
+    """Evaluate with the per-body-part keys returned (unless told not to)."""
+    kwargs.setdefault('per_group_keys', True)
     metric = METRICS.build(dict(type='MuraKappa', **kwargs))
     metric.process({}, samples)
     return metric.evaluate(len(samples))
+
+
+OVERALL_KEYS = {
+    f'mura/{level}/{key}'
+    for level in ('image', 'study')
+    for key in ('kappa', 'accuracy', 'sensitivity', 'specificity', 'auroc')
+} | {'mura/image/num_images', 'mura/study/num_studies'}
+
+
+def test_per_body_part_figures_go_to_the_table_not_the_keys(monkeypatch):
+    """By default only the overall keys are returned (the console line and
+    save_best need no more); every body part is a row of the logged
+    table, the same table as with the keys returned."""
+    import radplugins.evaluation.metrics.mura_kappa as module
+    logged = []
+    monkeypatch.setattr(module, 'print_log',
+                        lambda msg, logger=None: logged.append(msg))
+    samples = make_samples()
+    metric = MuraKappa()
+    metric.process({}, samples)
+    out = metric.evaluate(len(samples))
+    assert set(out) == OVERALL_KEYS
+    full = evaluate(samples)
+    assert {k: full[k] for k in OVERALL_KEYS} == out
+    assert len(full) == 3 * len(OVERALL_KEYS)  # overall, XR_HAND, XR_WRIST
+    assert logged[0].strip() == MuraKappa.format_table(full)
+    assert len(logged) == 2 and logged[0] == logged[1]
+    hand = [line for line in logged[0].splitlines()
+            if line.startswith('XR_HAND')][0]
+    assert hand.split()[1] == str(int(full['mura/study/XR_HAND/num_studies']))
 
 
 def test_study_and_image_levels_per_body_part_vs_sklearn():
@@ -249,7 +293,7 @@ def _rank_worker(rank, world_size, init_file, samples, queue):
     n = len(samples)
     total = -(-n // world_size) * world_size
     indices = (list(range(n)) + list(range(total - n)))[rank::world_size]
-    metric = MuraKappa()
+    metric = MuraKappa(per_group_keys=True)
     metric.process({}, [samples[i] for i in indices])
     result = metric.evaluate(n)
     queue.put((rank, {samples[i]['study_id'] for i in indices}, result))

@@ -1,4 +1,5 @@
-"""SpineGradingMetric vs scikit-learn; hotspot localisation by hand."""
+"""SpineGradingMetric vs scikit-learn and by hand; hotspot localisation by
+hand."""
 import numpy as np
 import pytest
 import torch
@@ -45,12 +46,25 @@ def test_average_class_accuracy_matches_sklearn_with_missing_labels():
                                        preds[valid, 1] > 0)) < 1e-12
 
 
-def test_confusion_matches_sklearn():
-    from radplugins.evaluation.metrics.spine_grading import confusion
-    gt = np.array([0, 1, 2, 2, 3, 0])
-    pr = np.array([0, 2, 2, 1, 3, 3])
-    np.testing.assert_array_equal(
-        confusion(gt, pr, 4), confusion_matrix(gt, pr, labels=range(4)))
+def test_average_class_accuracy_by_hand():
+    from radplugins.evaluation.metrics import SpineGradingMetric
+    # Recalls: class 0 1/2, class 1 1/1, class 2 0/1; class 3 is only
+    # predicted, so it has no recall and is left out: (1/2 + 1 + 0) / 3.
+    # The -1 row is a missing label, left out of the task.
+    labels = np.array([[0], [0], [1], [2], [-1]])
+    preds = np.array([[0], [1], [1], [3], [2]])
+    got = SpineGradingMetric.calculate(labels, preds, ('grade', ), (4, ))
+    assert got['grade/avg_class_acc'] == pytest.approx(0.5)
+    assert got['grade/num'] == 4
+    assert got['mean_avg_class_acc'] == pytest.approx(0.5)
+    # No label at all: undefined, and left out of the mean.
+    got = SpineGradingMetric.calculate(
+        np.array([[-1, 1]]), np.array([[0, 1]]), ('a', 'b'), (2, 2))
+    assert np.isnan(got['a/avg_class_acc']) and got['a/num'] == 0
+    assert got['mean_avg_class_acc'] == 1.0
+    with pytest.raises(ValueError, match=r'b: predictions outside 0..1'):
+        SpineGradingMetric.calculate(
+            np.array([[0, 1]]), np.array([[0, 2]]), ('a', 'b'), (2, 2))
 
 
 def test_pointing_and_mass_by_hand():

@@ -164,6 +164,8 @@ def make_samples(images=IMAGES, drop=(), kinds=None):
 
 
 def run_metric(images=IMAGES, kinds=None, **kwargs):
+    """Evaluate with the groups' keys returned (unless told not to)."""
+    kwargs.setdefault('per_group_keys', True)
     metric = METRICS.build(dict(type='ZoomLocalization', **kwargs))
     samples = make_samples(images, kinds=kinds)
     # Two batches, as a loop would call it.
@@ -339,6 +341,27 @@ def test_scores_per_lesion_kind():
         reference(IMAGES, step=1, hit_fraction=0.25, kinds=KINDS))
     without = run_metric(kinds=KINDS, per_lesion_kind=False)
     assert not [k for k in without if 'implant' in k or 'fracture' in k]
+
+
+def test_groups_go_to_the_table_not_the_keys(monkeypatch):
+    import radplugins.evaluation.metrics.zoom_localization as module
+    logged = []
+    monkeypatch.setattr(module, 'print_log',
+                        lambda msg, logger=None: logged.append(msg))
+    out = run_metric(kinds=KINDS, per_group_keys=False)
+    full = run_metric(kinds=KINDS)
+    # Only the overall scores and counts are returned ...
+    assert set(out) == {k for k in full if k.count('/') == 1}
+    assert len(out) == 12
+    assert out == pytest.approx({k: full[k] for k in out}, nan_ok=True)
+    # ... and the same table, every body part and kind a row, is logged.
+    assert logged[0] == logged[1]
+    lines = logged[0].splitlines()
+    header = [i for i, line in enumerate(lines) if line.startswith('group')]
+    rows = [line.split()[0] for line in lines[header[0] + 1:]
+            if not line.startswith('-')]
+    assert set(rows) == {'XR_ELBOW', 'XR_HAND', 'XR_WRIST', 'fracture',
+                         'implant', 'ALL'}
 
 
 def test_bad_lesion_kinds_are_named():
