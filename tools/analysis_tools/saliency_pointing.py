@@ -35,7 +35,6 @@ Example (FracAtlas, valid split, fractured images)::
         --data-root data/FracAtlas --split valid
 """
 import argparse
-import json
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -45,7 +44,7 @@ from mmengine.dataset import pseudo_collate
 
 from radplugins.apis.inference import init_model, positive_class_index
 from radplugins.saliency import grad_cam, saliency, saliency_entropy
-from radplugins.utils.config_utils import set_data_root
+from radplugins.utils import emit, set_data_root
 
 METHODS = ('guided', 'gradient', 'gradient_x_input', 'grad_cam', 'entropy')
 BOX_KEY = 'gt_abnormal_boxes'
@@ -237,7 +236,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         # class) has no mass to share out: counted here, left out above.
         line['empty_maps'] = int(sum(
             not np.isfinite(r['mass_in_box']) for r in rows))
-        print(json.dumps(line), flush=True)
+        emit(**line)
 
 
 if __name__ == '__main__':
