@@ -81,6 +81,8 @@ def main() -> None:
         runner.test()
     except CheckpointError as exc:
         raise SystemExit(f'error: {exc}')
+    # The runner holds the process group through its DDP wrapper.
+    del runner
     teardown_distributed()
 
 

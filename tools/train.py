@@ -85,6 +85,8 @@ def main() -> None:
         runner.train()
     except CheckpointError as exc:
         raise SystemExit(f'error: {exc}')
+    # The runner holds the process group through its DDP wrapper.
+    del runner
     teardown_distributed()
 
 

@@ -1,4 +1,5 @@
 """Distributed launch on machines without CUDA (gloo on CPU)."""
+import gc
 import os
 
 import torch
@@ -66,10 +67,14 @@ def teardown_distributed() -> None:
 
     A gloo group left alive at interpreter exit can abort a rank with
     ``terminate called without an active exception`` while its background
-    threads are torn down, failing an otherwise finished run. Calling this
-    at the end of a tool makes the exit orderly. No-op when not
-    distributed.
+    threads are torn down, failing an otherwise finished run. The caller
+    drops its runner first; the collection here frees the DDP wrapper and
+    the data loaders that still hold the group, so that destroying the
+    group ends its last reference and joins its threads now, while the
+    interpreter is whole, rather than during finalisation in whatever
+    order objects happen to die. No-op when not distributed.
     """
     if dist.is_available() and dist.is_initialized():
+        gc.collect()
         dist.barrier()
         dist.destroy_process_group()

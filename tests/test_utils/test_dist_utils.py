@@ -46,3 +46,33 @@ def test_teardown_destroys_the_group(tmp_path):
     assert dist.is_initialized()
     teardown_distributed()
     assert not dist.is_initialized()
+
+
+def test_teardown_frees_the_group_a_dropped_ddp_wrapper_held(tmp_path):
+    """The group's threads must be joined at teardown, not during
+    interpreter finalisation: once the caller has dropped its runner,
+    nothing may keep the group alive past teardown. A runner is part of
+    reference cycles (its hooks and loops point back at it), so dropping
+    it frees nothing until a collection; the holder below is such a
+    cycle."""
+    import types
+    import weakref
+
+    import torch
+    import torch.distributed as dist
+    from mmengine.model import MMDistributedDataParallel
+
+    from radplugins.utils import teardown_distributed
+    dist.init_process_group(
+        'gloo', init_method=f'file://{tmp_path / "init"}', rank=0,
+        world_size=1)
+    group = weakref.ref(dist.group.WORLD)
+    model = MMDistributedDataParallel(
+        torch.nn.Linear(2, 2), device_ids=None, broadcast_buffers=False)
+    model(torch.ones(1, 2)).sum().backward()
+    runner = types.SimpleNamespace(model=model)
+    runner.loop = types.SimpleNamespace(runner=runner)
+    del model, runner
+    assert group() is not None
+    teardown_distributed()
+    assert group() is None
