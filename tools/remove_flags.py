@@ -1,15 +1,30 @@
-"""Remove markers ("flags") from a MURA-layout folder with a trained detector.
+"""Remove markers ("flags") from a MURA or FracAtlas folder with a detector.
 
 Runs a flag/implant detector (e.g.
 configs/detection/faster-rcnn_r50_fpn_1x_flag-implant.py) over every image
-listed in ``MURA-v1.1/{train,valid}_image_paths.csv`` of INPUT, fills the
-detected flags from their surroundings (``FillFlagRegions``: ring mean or
-Telea inpainting; predicted masks when the detector has a mask head, boxes
-otherwise) and writes OUTPUT with the same layout: the cleaned images
-(same bit depth and channels), the CSVs and, for a synthetic set, its
-ground-truth JSON. ``OUTPUT/removed_flags.json`` says what was removed
-where, in the format ``FillFlagRegions(regions_file=...)`` reads, so the
-same cleaning can be applied on the fly in a classification pipeline.
+of INPUT, fills the detected flags from their surroundings
+(``FillFlagRegions``: ring mean or Telea inpainting; predicted masks when
+the detector has a mask head, boxes otherwise) and writes OUTPUT with the
+same layout. INPUT is either
+
+- a MURA layout: the images listed in
+  ``MURA-v1.1/{train,valid}_image_paths.csv``; OUTPUT gets the cleaned
+  images (same bit depth and channels), the CSVs and, for a synthetic set,
+  its ground-truth JSON; or
+- a FracAtlas layout (``dataset.csv`` and ``images/``): the images of
+  ``dataset.csv``, read and checked by ``FracAtlasDataset``; OUTPUT gets
+  the cleaned JPEGs (re-encoded at quality 95), ``dataset.csv``,
+  ``Annotations/`` and ``Utilities/``. An unreadable (empty or truncated)
+  image is skipped and listed under ``skipped`` in the report, as the
+  dataset skips it in training; it is not copied.
+
+``--split`` restricts the run to one split (MURA: its CSV; FracAtlas: the
+dataset's built-in split); since a cleaned copy must hold every image its
+lists name, a split is for ``--dry-run`` reports only.
+``OUTPUT/removed_flags.json`` says what was removed where, in the format
+``FillFlagRegions(regions_file=...)`` reads, so the same cleaning can be
+applied on the fly in a classification pipeline (also on images loaded
+shrunk: the regions are scaled by the loader's ``load_scale``).
 
 Implants are detected but never removed unless ``--classes`` asks for it:
 an implant is the abnormality the classifier must see.
@@ -20,6 +35,9 @@ Examples::
         --input data/synthetic_mura --output data/synthetic_mura_clean
     python tools/remove_flags.py CONFIG CHECKPOINT --input data/mura \\
         --output /tmp/preview --dry-run --score-thr 0.7   # report only
+    python tools/remove_flags.py CONFIG CHECKPOINT --input data/FracAtlas \\
+        --output work_dirs/fracatlas_flags --dry-run --split valid \\
+        --classes flag implant     # what it finds on real radiographs
 """
 import argparse
 import csv
@@ -31,7 +49,7 @@ import sys
 import tempfile
 import time
 import warnings
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import cv2
 import numpy as np
@@ -39,6 +57,7 @@ import torch
 from mmengine.registry import DefaultScope
 
 import radplugins  # noqa: F401  registers the plugin
+from radplugins.datasets.fracatlas import FRACATLAS_SPLITS
 from radplugins.datasets.mura import MURA_FOLDER
 from radplugins.datasets.transforms.flag_removal import (FILL_METHODS,
                                                          fill_regions,
@@ -51,6 +70,9 @@ REPORT_FILE = 'removed_flags.json'
 _COPIED_FILES = ('train_image_paths.csv', 'train_labeled_studies.csv',
                  'valid_image_paths.csv', 'valid_labeled_studies.csv',
                  'synthetic_ground_truth.json')
+# What a FracAtlas copy takes besides its images, relative to its root.
+_FRACATLAS_COPIED = ('dataset.csv', 'Annotations', 'Utilities')
+_JPEG_QUALITY = 95
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -60,7 +82,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('config', help='detector config file')
     parser.add_argument('checkpoint', help='detector checkpoint')
     parser.add_argument(
-        '--input', required=True, help='folder containing MURA-v1.1/')
+        '--input',
+        required=True,
+        help='folder containing MURA-v1.1/, or a FracAtlas folder '
+        '(dataset.csv, images/)')
+    parser.add_argument(
+        '--split',
+        default='all',
+        choices=FRACATLAS_SPLITS + ('all', ),
+        help='only this split (MURA: train or valid); with --dry-run only '
+        '(default all)')
     parser.add_argument(
         '--output',
         required=True,
@@ -99,12 +130,24 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def input_layout(input_dir: str) -> str:
+    """``'mura'`` for a folder holding ``MURA-v1.1/``, ``'fracatlas'`` for
+    one holding ``dataset.csv`` and ``images/``."""
+    if osp.isdir(osp.join(input_dir, MURA_FOLDER)):
+        return 'mura'
+    if osp.isfile(osp.join(input_dir, 'dataset.csv')) and osp.isdir(
+            osp.join(input_dir, 'images')):
+        return 'fracatlas'
+    raise SystemExit(f'{input_dir}: neither a MURA folder (no '
+                     f'{MURA_FOLDER}/ in it) nor a FracAtlas folder (no '
+                     'dataset.csv and images/ in it)')
+
+
 def check_folders(input_dir: str, output_dir: str, overwrite: bool) -> None:
     """Refuse an OUTPUT that is INPUT, lies inside it or contains it, or is
     a file (:func:`radplugins.utils.check_output`), and a non-empty OUTPUT
     without ``overwrite``."""
-    if not osp.isdir(osp.join(input_dir, MURA_FOLDER)):
-        raise SystemExit(f'{input_dir}: no {MURA_FOLDER}/ folder in it')
+    input_layout(input_dir)
     try:
         dst = check_output(output_dir, [input_dir], is_dir=True,
                            label='--output')
@@ -115,10 +158,14 @@ def check_folders(input_dir: str, output_dir: str, overwrite: bool) -> None:
                          '--overwrite or choose another folder')
 
 
-def list_images(input_dir: str) -> List[str]:
-    """Image paths of both splits' CSVs, relative to INPUT."""
+def list_images(input_dir: str, split: str = 'all') -> List[str]:
+    """Image paths of a MURA folder's CSVs (both, or ``split``'s),
+    relative to INPUT."""
+    if split not in ('train', 'valid', 'all'):
+        raise SystemExit(f'--split {split}: a MURA folder has only the '
+                         'train and valid splits')
     paths = []
-    for split in ('train', 'valid'):
+    for split in ('train', 'valid') if split == 'all' else (split, ):
         csv_path = osp.join(input_dir, MURA_FOLDER,
                             f'{split}_image_paths.csv')
         if not osp.isfile(csv_path):
@@ -132,6 +179,46 @@ def list_images(input_dir: str) -> List[str]:
         raise SystemExit(f'{input_dir}: no image listed in '
                          f'{MURA_FOLDER}/*_image_paths.csv')
     return paths
+
+
+def list_fracatlas_images(input_dir: str,
+                          split: str = 'all') -> Tuple[List[str], List[str]]:
+    """Image paths of a FracAtlas folder (all, or one built-in split),
+    relative to INPUT, sorted by file name, and the unreadable ones.
+
+    ``FracAtlasDataset`` reads and checks ``dataset.csv`` against the
+    folders and the boxes; a listed image that is missing is an error,
+    one that is empty or truncated is skipped (the dataset logs why) and
+    returned.
+
+    Returns:
+        tuple: The paths, and the skipped images' paths.
+    """
+    from radplugins.datasets import FracAtlasDataset
+    dataset = FracAtlasDataset(
+        data_root=input_dir,
+        split=split,
+        test_mode=True,
+        skip_corrupt=True,
+        serialize_data=False,
+        pipeline=[])
+    paths = sorted((osp.relpath(info['img_path'], input_dir)
+                    for info in dataset.data_list),
+                   key=osp.basename)
+    skipped = sorted((osp.relpath(path, input_dir)
+                      for path in dataset.skipped_corrupt),
+                     key=osp.basename)
+    return paths, skipped
+
+
+def copy_fracatlas_files(input_dir: str, out_dir: str) -> None:
+    """Copy ``dataset.csv``, ``Annotations/`` and ``Utilities/``."""
+    for name in _FRACATLAS_COPIED:
+        src = osp.join(input_dir, name)
+        if osp.isdir(src):
+            shutil.copytree(src, osp.join(out_dir, name))
+        elif osp.isfile(src):
+            shutil.copyfile(src, osp.join(out_dir, name))
 
 
 def mask_polygons(mask: np.ndarray) -> List[List[float]]:
@@ -197,6 +284,9 @@ def move_into_place(tmp_dir: str, output_dir: str) -> None:
 def main(argv=None) -> int:
     args = parse_args(argv)
     check_folders(args.input, args.output, args.overwrite)
+    if args.split != 'all' and not args.dry_run:
+        raise SystemExit(f'--split {args.split} needs --dry-run: a cleaned '
+                         'copy holds every image its lists name')
     # Everything is written to a temporary folder next to OUTPUT and moved
     # into place at the end: a run that fails partway (an unreadable
     # image, an interrupt) leaves no half-written OUTPUT behind.
@@ -273,10 +363,15 @@ def _remove_flags(args: argparse.Namespace, out_dir: str) -> int:
     start = time.perf_counter()
     report: Dict[str, dict] = {}
     removed = 0
-    for rel in list_images(args.input):
+    layout = input_layout(args.input)
+    if layout == 'mura':
+        images, skipped = list_images(args.input, args.split), []
+    else:
+        images, skipped = list_fracatlas_images(args.input, args.split)
+    for rel in images:
         src = osp.join(args.input, rel)
         if not osp.isfile(src):
-            raise SystemExit(f'{src}: listed in the CSVs but not found')
+            raise SystemExit(f'{src}: listed but not found')
         with open(src, 'rb') as f:
             img = decode_radiograph(f.read(), src)
         pred = inference_detector(model, src)
@@ -292,10 +387,13 @@ def _remove_flags(args: argparse.Namespace, out_dir: str) -> int:
         cleaned = fill_regions(img, mask, args.method, args.ring_width)
         dst = osp.join(out_dir, rel)
         os.makedirs(osp.dirname(dst), exist_ok=True)
-        if not cv2.imwrite(dst, cleaned):
+        if not cv2.imwrite(dst, cleaned,
+                           [cv2.IMWRITE_JPEG_QUALITY, _JPEG_QUALITY]):
             raise SystemExit(f'could not write {dst}')
 
-    if not args.dry_run:
+    if not args.dry_run and layout == 'fracatlas':
+        copy_fracatlas_files(args.input, out_dir)
+    elif not args.dry_run:
         for name in _COPIED_FILES:
             path = osp.join(args.input, MURA_FOLDER, name)
             if osp.isfile(path):
@@ -306,6 +404,9 @@ def _remove_flags(args: argparse.Namespace, out_dir: str) -> int:
             dict(
                 config=args.config,
                 checkpoint=args.checkpoint,
+                layout=layout,
+                split=args.split,
+                skipped=skipped,
                 score_thr=args.score_thr,
                 classes=args.classes,
                 method=args.method,
@@ -313,7 +414,8 @@ def _remove_flags(args: argparse.Namespace, out_dir: str) -> int:
                 dry_run=args.dry_run,
                 images=report), f)
     print(json.dumps(
-        dict(images=len(report), removed=removed, dry_run=args.dry_run,
+        dict(images=len(report), removed=removed, skipped=len(skipped),
+             dry_run=args.dry_run,
              seconds=round(time.perf_counter() - start, 2))))
     return 0
 

@@ -11,6 +11,7 @@ from mmengine.logging import print_log
 from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
 
+from .transforms.flag_removal import load_regions_file
 from .transforms.loading import file_truncation
 from .unreadable_files import report_unreadable
 
@@ -170,8 +171,9 @@ class FracAtlasDataset(BaseDataset):
     messages), ``ann_shape`` (``(h, w)`` the COCO file gives) and,
     for :class:`ZoomLocalization`, ``gt_abnormal_boxes`` (``(K, 4)``
     float32 ``x1, y1, x2, y2`` in the file's pixels), ``gt_abnormal_kinds``
-    (``'fracture'`` per box) and ``gt_flag_boxes`` (always empty: FracAtlas
-    does not box its markers).
+    (``'fracture'`` per box) and ``gt_flag_boxes`` (FracAtlas does not box
+    its markers: empty, or the flags a detector found, read from
+    ``flag_regions_file``).
 
     Bad input raises an error naming the file, row and value: a malformed
     or duplicate row, a label that disagrees with the image's folder (bar
@@ -195,6 +197,13 @@ class FracAtlasDataset(BaseDataset):
         with_boxes (bool): Read the COCO fracture boxes. Defaults to True.
         skip_missing (bool): Skip listed images whose file is absent and log
             how many, instead of raising. Defaults to False.
+        flag_regions_file (str, optional): A ``tools/remove_flags.py``
+            report of this folder; its ``flag`` regions (boxes, file
+            pixels) become ``gt_flag_boxes``, so that
+            :class:`ZoomLocalization`'s flag scores say how often the ROI
+            lands on a marker the detector found. These are detections,
+            not annotations. An image of the split the report does not
+            list is an error. Defaults to None (no flag boxes).
         skip_corrupt (bool): Skip images whose file is empty or truncated
             (its end marker is missing; checked on the split's files when
             the dataset is built, reading only each file's ends) and log
@@ -216,6 +225,7 @@ class FracAtlasDataset(BaseDataset):
                  with_boxes: bool = True,
                  skip_missing: bool = False,
                  skip_corrupt: bool = False,
+                 flag_regions_file: Optional[str] = None,
                  **kwargs) -> None:
         if split not in FRACATLAS_SPLITS + ('all', ):
             raise ValueError(f'unknown FracAtlas split {split!r}; expected '
@@ -234,6 +244,7 @@ class FracAtlasDataset(BaseDataset):
         self.with_boxes = with_boxes
         self.skip_missing = skip_missing
         self.skip_corrupt = skip_corrupt
+        self.flag_regions_file = flag_regions_file
         self.num_skipped = 0
         self.skipped_corrupt: List[str] = []
         super().__init__(ann_file='', data_root=data_root, **kwargs)
@@ -454,6 +465,9 @@ class FracAtlasDataset(BaseDataset):
                         f'{info["fracture_count"]} for {info["image_id"]}, '
                         f'but {FRACATLAS_COCO} has {found} box(es)')
         split_of = self._split_of(rows, labels)
+        flag_regions = None
+        if self.flag_regions_file is not None:
+            flag_regions = load_regions_file(self.flag_regions_file)
 
         data_list, missing = [], []
         for info in sorted(rows, key=lambda r: r['image_id']):
@@ -493,6 +507,9 @@ class FracAtlasDataset(BaseDataset):
                     box_list, dtype=np.float32).reshape(-1, 4)
                 sample['gt_abnormal_kinds'] = ['fracture'] * len(box_list)
                 sample['gt_flag_boxes'] = np.zeros((0, 4), np.float32)
+            if flag_regions is not None:
+                sample['gt_flag_boxes'] = self._detected_flags(
+                    flag_regions, sample['img_path'])
             data_list.append(sample)
 
         data_list = self._drop_corrupt(data_list)
@@ -508,6 +525,18 @@ class FracAtlasDataset(BaseDataset):
                 f'{self.data_root}: no FracAtlas image left for split '
                 f'{self.split!r} and body parts {list(self.body_parts)}')
         return data_list
+
+    def _detected_flags(self, regions: Dict[str, List[dict]],
+                        img_path: str) -> np.ndarray:
+        """The ``flag`` boxes the report lists for ``img_path``."""
+        key = osp.normpath(osp.relpath(img_path, self.data_root))
+        if key not in regions:
+            raise KeyError(f'{self.flag_regions_file}: no entry for image '
+                           f'{key!r}; run tools/remove_flags.py on this '
+                           'folder and split')
+        boxes = [r['bbox'] for r in regions[key]
+                 if r.get('label', 'flag') == 'flag' and r.get('bbox')]
+        return np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
 
     def _drop_corrupt(self, data_list: List[dict]) -> List[dict]:
         """Check every file is complete: raise naming all that are not, or

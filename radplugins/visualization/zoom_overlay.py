@@ -39,6 +39,7 @@ STEP_COLORS: Tuple[Tuple[int, int, int], ...] = (
     (0, 255, 255),  # yellow
 )
 GT_COLOR = (60, 60, 255)  # red, dashed: ground-truth abnormality
+FLAG_COLOR = (255, 255, 0)  # cyan, dotted: a marker (e.g. detected)
 BACKGROUND = (32, 32, 32)
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 
@@ -343,7 +344,8 @@ def draw_zoom_boxes(image_bgr: np.ndarray,
                     scale: float = 1.0,
                     origin: ArrayLike = (0.0, 0.0),
                     first_step: int = 0,
-                    step_labels: bool = True) -> np.ndarray:
+                    step_labels: bool = True,
+                    flag_boxes: Optional[ArrayLike] = None) -> np.ndarray:
     """Draw ROI boxes (one colour per step), peaks and a label.
 
     Args:
@@ -361,6 +363,9 @@ def draw_zoom_boxes(image_bgr: np.ndarray,
         origin (array-like): Original ``(x, y)`` of the image's top-left.
         first_step (int): Step number of ``boxes[0]`` (picks its colour).
         step_labels (bool): Write ``S<k>`` next to each box.
+        flag_boxes (array-like, optional): ``(F, 4)`` marker ("flag") boxes
+            in original pixels, e.g. a detector's, drawn dotted in
+            ``FLAG_COLOR``.
 
     Returns:
         np.ndarray: A new ``(H, W, 3)`` uint8 image.
@@ -382,6 +387,10 @@ def draw_zoom_boxes(image_bgr: np.ndarray,
             _dashed_rectangle(out, to_px(*box[:2]),
                               to_px(*box[2:]), GT_COLOR, lw,
                               max(4, 3 * lw))
+    if flag_boxes is not None:
+        for box in _to_numpy(flag_boxes).reshape(-1, 4):
+            _dashed_rectangle(out, to_px(*box[:2]), to_px(*box[2:]),
+                              FLAG_COLOR, lw, max(2, lw))
     if boxes is not None:
         for k, box in enumerate(_to_numpy(boxes).reshape(-1, 4)):
             color = step_color(first_step + k)
@@ -551,7 +560,8 @@ def render_zoom_panel(image: np.ndarray,
                       class_names: Optional[Sequence[str]] = None,
                       gt_boxes: Optional[ArrayLike] = None,
                       title: Optional[str] = None,
-                      tile_size: int = 320) -> np.ndarray:
+                      tile_size: int = 320,
+                      flag_boxes: Optional[ArrayLike] = None) -> np.ndarray:
     """Compose the picture of one zoom: one row of four tiles per step.
 
     Row ``k`` shows step ``k``'s frame (row 0: the whole radiograph with
@@ -580,6 +590,8 @@ def render_zoom_panel(image: np.ndarray,
         gt_boxes (array-like, optional): Ground-truth boxes to draw dashed.
         title (str, optional): Header text (e.g. the file name).
         tile_size (int): Side of each square tile in pixels.
+        flag_boxes (array-like, optional): Marker boxes (e.g. detected) to
+            draw dotted on the image and region tiles.
 
     Returns:
         np.ndarray: ``(H', W', 3)`` uint8 BGR panel; ``W'`` is
@@ -628,7 +640,7 @@ def render_zoom_panel(image: np.ndarray,
             tile0 = draw_zoom_boxes(
                 frame, boxes_np, peaks_np,
                 format_prediction(class_names, pred_score), gt_boxes, fscale,
-                origin)
+                origin, flag_boxes=flag_boxes)
             caption0 = 'image' + scale_text(0)
         else:
             frame, origin, fscale = crop_region(display, boxes_np[k - 1],
@@ -636,7 +648,8 @@ def render_zoom_panel(image: np.ndarray,
             tile0 = draw_zoom_boxes(frame, boxes_np[k:k + 1],
                                     None if peaks_np is None else
                                     peaks_np[k:k + 1], None, gt_boxes,
-                                    fscale, origin, first_step=k)
+                                    fscale, origin, first_step=k,
+                                    flag_boxes=flag_boxes)
             caption0 = f'region S{k - 1}' + scale_text(k)
         tiles = [_fit_tile(tile0, tile_size, caption0, caption_h)]
         step_box = None if boxes_np is None else boxes_np[k:k + 1]

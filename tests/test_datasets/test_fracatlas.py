@@ -316,3 +316,38 @@ def test_missing_table_or_annotations(tmp_path, root):
     ds = build(root, with_boxes=False)
     assert 'gt_abnormal_boxes' not in ds.get_data_info(0)
     assert isinstance(ds, FracAtlasDataset)
+
+
+def test_detected_flags_from_a_remove_flags_report(root, tmp_path):
+    """A remove_flags report's flag regions become gt_flag_boxes (its
+    implants do not); an image it does not list is an error."""
+    ds = build(root)
+    images = {
+        osp.relpath(ds.get_data_info(i)['img_path'], root): dict(flags=[])
+        for i in range(len(ds))
+    }
+    key = osp.join('images', 'Fractured', 'IMG0000001.jpg')
+    images[key]['flags'] = [
+        dict(label='flag', score=0.9, bbox=[1, 2, 11, 12]),
+        dict(label='implant', score=0.8, bbox=[0, 0, 5, 5]),
+        dict(label='flag', score=0.7, bbox=[20, 30, 40, 50]),
+    ]
+    report = tmp_path / 'removed_flags.json'
+    report.write_text(json.dumps(dict(images=images)))
+    ds = build(root, flag_regions_file=str(report))
+    infos = {d['img_id']: d for d in (ds.get_data_info(i)
+                                      for i in range(len(ds)))}
+    np.testing.assert_allclose(infos['IMG0000001.jpg']['gt_flag_boxes'],
+                               [[1, 2, 11, 12], [20, 30, 40, 50]])
+    assert infos['IMG0000002.jpg']['gt_flag_boxes'].shape == (0, 4)
+    # LoadRadiograph takes them into a shrunk image with the fractures.
+    from mmpretrain.registry import TRANSFORMS
+    load = TRANSFORMS.build(dict(type='LoadRadiograph', max_long_side=32))
+    loaded = load(dict(infos['IMG0000001.jpg']))
+    np.testing.assert_allclose(loaded['gt_flag_boxes'],
+                               [[0.5, 1, 5.5, 6], [10, 15, 20, 25]])
+
+    del images[osp.join('images', 'Non_fractured', 'IMG0000002.jpg')]
+    report.write_text(json.dumps(dict(images=images)))
+    with pytest.raises(KeyError, match='IMG0000002.jpg'):
+        build(root, flag_regions_file=str(report))

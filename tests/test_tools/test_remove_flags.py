@@ -117,3 +117,104 @@ def test_image_list_with_a_byte_order_mark(tmp_path):
     tool = load_tool('remove_flags.py')
     assert tool.list_images(str(tmp_path)) == images['train'] + \
         images['valid']
+
+
+@pytest.fixture
+def one_box_detector(monkeypatch, no_detector):
+    """A detector that finds one flag, [2, 3, 12, 9], in every image."""
+    import mmdet.apis
+    from mmdet.structures import DetDataSample
+    from mmengine.structures import InstanceData
+
+    def inference_detector(model, path):
+        no_detector.append(path)
+        pred = DetDataSample()
+        pred.pred_instances = InstanceData(
+            bboxes=torch.tensor([[2.0, 3.0, 12.0, 9.0], [0, 0, 5, 5]]),
+            scores=torch.tensor([0.9, 0.3]),
+            labels=torch.tensor([0, 1]))
+        return pred
+
+    monkeypatch.setattr(mmdet.apis, 'inference_detector', inference_detector)
+    return no_detector
+
+
+def test_a_fracatlas_folder_is_cleaned_in_its_own_layout(
+        tmp_path, one_box_detector):
+    import cv2
+
+    from radplugins.datasets import FracAtlasDataset
+    from tests.helpers import write_fracatlas_fixture
+    src = tmp_path / 'FracAtlas'
+    rows = write_fracatlas_fixture(str(src))
+    (src / 'Utilities' / 'Fracture Split').mkdir(parents=True)
+    (src / 'Utilities' / 'Fracture Split' / 'train.csv').write_text('x\n')
+    # A truncated JPEG: skipped as the dataset skips it, and reported.
+    bad = src / 'images' / 'Non_fractured' / 'IMG0000004.jpg'
+    bad.write_bytes(bad.read_bytes()[:200])
+    out = tmp_path / 'clean'
+    assert remove_flags('--input', src, '--output', out) == 0
+
+    kept = sorted(r['image_id'] for r in rows
+                  if r['image_id'] != 'IMG0000004.jpg')
+    assert sorted(osp.basename(p) for p in one_box_detector) == kept
+    images = [f for f in files_under(out) if f.startswith('images')]
+    assert sorted(osp.basename(f) for f in images) == kept
+    for name in ('dataset.csv', 'Annotations/COCO JSON/'
+                 'COCO_fracture_masks.json',
+                 'Utilities/Fracture Split/train.csv'):
+        assert (out / name).read_bytes() == (src / name).read_bytes()
+    with open(out / 'removed_flags.json') as f:
+        report = json.load(f)
+    assert report['layout'] == 'fracatlas'
+    assert report['skipped'] == ['images/Non_fractured/IMG0000004.jpg']
+    flags = report['images']['images/Fractured/IMG0000001.jpg']['flags']
+    assert flags == [dict(label='flag', score=0.9, bbox=[2, 3, 12, 9])]
+    # The flag is filled from its ring; the rest of the image is the
+    # source's, up to JPEG re-encoding.
+    before = cv2.imread(str(src / 'images/Fractured/IMG0000001.jpg'), 0)
+    after = cv2.imread(str(out / 'images/Fractured/IMG0000001.jpg'), 0)
+    assert after.shape == before.shape
+    assert after[3:9, 2:12].std() < before[3:9, 2:12].std() / 2
+    # The copy reads as the same data set, bar the image skipped.
+    labels = {
+        osp.basename(d['img_path']): d['gt_label']
+        for d in FracAtlasDataset(
+            str(out), split='all', skip_missing=True, serialize_data=False,
+            pipeline=[]).data_list
+    }
+    assert sorted(labels) == kept
+    assert all(labels[r['image_id']] == r['fractured'] for r in rows
+               if r['image_id'] in labels)
+
+
+def test_a_fracatlas_split_is_a_dry_run_only(tmp_path, one_box_detector):
+    from radplugins.datasets import FracAtlasDataset
+    from tests.helpers import write_fracatlas_fixture
+    src = tmp_path / 'FracAtlas'
+    write_fracatlas_fixture(str(src))
+    with pytest.raises(SystemExit, match='--split valid needs --dry-run'):
+        remove_flags('--input', src, '--output', tmp_path / 'o', '--split',
+                     'valid')
+    assert remove_flags('--input', src, '--output', tmp_path / 'o',
+                        '--split', 'valid', '--dry-run', '--classes',
+                        'flag', 'implant', '--score-thr', '0.2') == 0
+    valid = sorted(
+        osp.relpath(d['img_path'], str(src))
+        for d in FracAtlasDataset(str(src), split='valid',
+                                  serialize_data=False,
+                                  pipeline=[]).data_list)
+    with open(tmp_path / 'o' / 'removed_flags.json') as f:
+        report = json.load(f)
+    assert sorted(report['images']) == valid
+    assert files_under(tmp_path / 'o') == ['removed_flags.json']
+    labels = [r['label'] for r in report['images'][valid[0]]['flags']]
+    assert labels == ['flag', 'implant']
+
+
+def test_neither_layout_is_refused(tmp_path, no_detector):
+    (tmp_path / 'in').mkdir()
+    with pytest.raises(SystemExit, match='neither a MURA folder'):
+        remove_flags('--input', tmp_path / 'in', '--output', tmp_path / 'o')
+    with pytest.raises(SystemExit, match='only the train and valid'):
+        load_tool('remove_flags.py').list_images(str(tmp_path), 'test')

@@ -148,6 +148,24 @@ def test_baseline_then_zoom_then_test_split(tmp_path):
     assert [name.split('_')[0] for name in panels] == \
         ['IMG0000003', 'IMG0000015', 'IMG0000027']
     panel = cv2.imread(str(tmp_path / 'vis' / panels[0]))
+    # The same panel with the markers a detector found (a remove_flags
+    # report): a flag box is drawn on it, nothing else changes.
+    report = tmp_path / 'removed_flags.json'
+    report.write_text(json.dumps(dict(images={
+        osp.join('images', 'Fractured' if i % 3 == 0 else 'Non_fractured',
+                 f'IMG{i:07d}.jpg'): dict(flags=[dict(
+                     label='flag', score=0.9, bbox=[60, 70, 76, 90])])
+        for i in range(3, 40, 4)})))
+    assert vis_zoom.main([
+        zoom, str(tmp_path / 'zoom' / 'epoch_1.pth'), '--data-root',
+        data_root, '--split', 'test', '--label', '1', '--num', '1',
+        '--out-dir', str(tmp_path / 'vis_flags'), '--tile-size', '64',
+        '--flags', str(report), '--cfg-options',
+        'test_dataloader.dataset.split_file=split.csv'
+    ]) == 0
+    flagged = cv2.imread(str(tmp_path / 'vis_flags' / panels[0]))
+    assert flagged.shape == panel.shape
+    assert 0 < np.any(flagged != panel, axis=2).sum() < 200
     grid = cv2.imread(str(tmp_path / 'grid.png'))
     assert grid.shape[0] == panel.shape[0] * 2
     assert grid.shape[1] == panel.shape[1] * 2

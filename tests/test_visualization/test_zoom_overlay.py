@@ -160,3 +160,25 @@ def test_overlay_draws_each_step_box_where_it_is():
 def test_overlay_keeps_small_images_at_their_size():
     out = render_overlay(np.zeros((60, 40), np.uint8), label='negative')
     assert out.shape == (60, 40, 3)
+
+
+def test_panel_draws_flag_boxes_where_they_are():
+    from radplugins.visualization.zoom_overlay import FLAG_COLOR
+    img = np.full((400, 200), 100, np.uint8)
+    img[0, 0] = 0
+    flag = np.array([[20., 40., 100., 120.]])
+    panel = render_zoom_panel(img, flag_boxes=flag, tile_size=200)
+    without = render_zoom_panel(img, tile_size=200)
+    assert panel.shape == without.shape
+    # Anti-aliased dots: every pixel the flag changed is cyan-ish (blue
+    # and green up, red down) and they outline the box.
+    changed = np.any(panel != without, axis=2)
+    ys, xs = np.nonzero(changed)
+    assert len(xs) > 0
+    delta = panel[changed].astype(int) - without[changed].astype(int)
+    assert np.all(delta[:, 2] <= 0) and np.all(delta[:, :2].max(1) >= 0)
+    assert FLAG_COLOR == (255, 255, 0)
+    # The image tile shows the radiograph at half size, centred: the
+    # 80 x 80 px flag is 40 x 40 there.
+    assert abs((xs.max() - xs.min()) - 40) <= 2
+    assert abs((ys.max() - ys.min()) - 40) <= 2

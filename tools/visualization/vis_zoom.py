@@ -5,7 +5,8 @@ with every zoom step's ROI box (one colour per step), the saliency peaks
 (crosses) and the prediction; the guided-backprop map; the local-entropy
 map; and the crop of the ROI. Ground-truth abnormality boxes are drawn
 dashed red: FracAtlas's always, a synthetic set's with
-``--ground-truth auto``. ``--label 1 --grid FILE`` puts the first N
+``--ground-truth auto``; ``--flags REPORT`` draws the markers a flag
+detector found (``tools/remove_flags.py``'s report; cyan, dotted). ``--label 1 --grid FILE`` puts the first N
 positives (dataset order, not picked) into one picture.
 
 Examples::
@@ -66,6 +67,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="boxes JSON to draw (dashed); 'auto' for the synthetic set's "
         'MURA-v1.1/synthetic_ground_truth.json')
     parser.add_argument(
+        '--flags',
+        help='a tools/remove_flags.py report of a FracAtlas folder: draw '
+        'its detected flags (cyan, dotted) on the panels')
+    parser.add_argument(
         '--label',
         type=int,
         help='draw only images of this ground-truth class (e.g. 1 for the '
@@ -95,6 +100,11 @@ def build_dataset(cfg: Config, args: argparse.Namespace):
         dataset_cfg['split'] = args.split
     if args.ground_truth is not None:
         dataset_cfg['ground_truth'] = args.ground_truth
+    if args.flags is not None:
+        if dataset_cfg.get('type') != 'FracAtlasDataset':
+            raise SystemExit(f'--flags needs a FracAtlasDataset config, not '
+                             f'{dataset_cfg.get("type")!r}')
+        dataset_cfg['flag_regions_file'] = args.flags
     return DATASETS.build(dataset_cfg)
 
 
@@ -140,8 +150,8 @@ def main(argv=None) -> int:
     roots = [args.data_root] if args.data_root is not None else \
         data_roots(cfg)
     gt_file = args.ground_truth if args.ground_truth != 'auto' else None
-    check_output_or_exit(args.out_dir, roots + [gt_file], is_dir=True,
-                         label='--out-dir')
+    check_output_or_exit(args.out_dir, roots + [gt_file, args.flags],
+                         is_dir=True, label='--out-dir')
     model = init_model(cfg, args.checkpoint, args.device)
     if hasattr(model, 'return_maps'):
         model.return_maps = True
@@ -168,6 +178,8 @@ def main(argv=None) -> int:
         panel_args = sample_to_panel_args(sample)
         if info.get('gt_abnormal_boxes') is not None:
             panel_args['gt_boxes'] = info['gt_abnormal_boxes']
+        if args.flags is not None:
+            panel_args['flag_boxes'] = info['gt_flag_boxes']
         title = f'{stem} #{idx}'
         if 'gt_label' in info:
             gt = int(np.asarray(info['gt_label']).reshape(-1)[0])

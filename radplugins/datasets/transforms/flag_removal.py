@@ -60,6 +60,34 @@ def regions_to_mask(regions: Sequence[dict], shape: Tuple[int, int],
     return mask.astype(bool)
 
 
+def scale_regions(regions: Sequence[dict], scale: Tuple[float,
+                                                      float]) -> List[dict]:
+    """Regions given in a file's pixels, in those of its loaded copy.
+
+    Args:
+        regions (Sequence[dict]): As :func:`regions_to_mask` takes them.
+        scale (tuple[float, float]): ``(sx, sy)``, loaded pixels per file
+            pixel (``LoadRadiograph``'s ``load_scale``).
+
+    Returns:
+        list[dict]: Copies with ``bbox`` and ``polygon`` scaled.
+    """
+    sx, sy = (float(v) for v in scale)
+    scaled = []
+    for region in regions:
+        region = dict(region)
+        if region.get('bbox') is not None:
+            x1, y1, x2, y2 = (float(v) for v in region['bbox'])
+            region['bbox'] = [x1 * sx, y1 * sy, x2 * sx, y2 * sy]
+        if region.get('polygon'):
+            region['polygon'] = [[
+                float(v) * (sx if i % 2 == 0 else sy)
+                for i, v in enumerate(ring)
+            ] for ring in region['polygon']]
+        scaled.append(region)
+    return scaled
+
+
 def ring_of(mask: np.ndarray, width: int) -> np.ndarray:
     """The pixels within ``width`` of ``mask`` (square neighbourhood) that
     are not in it."""
@@ -170,7 +198,8 @@ class FillFlagRegions(BaseTransform):
     """Remove markers ("flags") by filling their regions (paper §IV-B2).
 
     Place it right after loading: regions are in the pixels of the image
-    file. The regions come from ``results['flag_regions']`` or, when
+    file, scaled by ``load_scale`` when the loader shrank the image
+    (``LoadRadiograph(max_long_side=...)``). The regions come from ``results['flag_regions']`` or, when
     ``regions_file`` is given, from that JSON (the generator's ground truth
     or ``tools/remove_flags.py``'s report), looked up by the image path
     relative to any of its parent folders. An image the file does not list
@@ -180,6 +209,7 @@ class FillFlagRegions(BaseTransform):
 
     - img
     - img_path (with ``regions_file``) or flag_regions
+    - load_scale (optional)
 
     Modified Keys:
 
@@ -244,6 +274,8 @@ class FillFlagRegions(BaseTransform):
             regions = self._lookup(results['img_path'])
         else:
             regions = results.get('flag_regions', [])
+        if results.get('load_scale') is not None:
+            regions = scale_regions(regions, results['load_scale'])
         where = results.get('img_path', '<image>')
         mask = regions_to_mask(regions, img.shape[:2], self.margin, where)
         results['img'] = fill_regions(img, mask, self.method,

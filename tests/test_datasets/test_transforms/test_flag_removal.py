@@ -121,3 +121,27 @@ def test_bad_arguments():
         regions_to_mask([dict(score=0.9)], (4, 4), where='x.png')
     with pytest.raises(ValueError, match='does not match'):
         fill_regions(np.zeros((4, 4)), np.zeros((3, 4), bool))
+
+
+@pytest.mark.parametrize('shape', ['bbox', 'polygon'])
+def test_regions_in_file_pixels_follow_an_image_loaded_shrunk(
+        tmp_path, shape):
+    """A marker boxed in the file's pixels is filled in the copy that
+    LoadRadiograph shrank to a quarter: nothing of it is left, and the
+    region filled is the box scaled by 1/4, not the file-pixel box."""
+    img = np.full((400, 200), 60, np.uint8)
+    img[100:140, 40:80] = 250  # the marker, in file pixels
+    path = str(tmp_path / 'a.png')
+    cv2.imwrite(path, img)
+    x1, y1, x2, y2 = 40.0, 100.0, 80.0, 140.0
+    region = dict(bbox=[x1, y1, x2, y2]) if shape == 'bbox' else dict(
+        polygon=[[x1, y1, x2, y1, x2, y2, x1, y2]])
+    load = TRANSFORMS.build(dict(type='LoadRadiograph', max_long_side=100))
+    results = load(dict(img_path=path, flag_regions=[region]))
+    assert results['img'].shape[:2] == (100, 50)
+    out = build(method='ring_mean', margin=1)(results)
+    assert out['img'].max() < 100
+    filled = np.argwhere(out['flag_mask'])
+    # The marker at 1/4 scale spans rows 25-35 and columns 10-20.
+    assert filled.min(0).tolist() == [24, 9]
+    assert filled.max(0).tolist() in ([35, 20], [36, 21])
