@@ -507,12 +507,13 @@ class FracAtlasDataset(BaseDataset):
                     box_list, dtype=np.float32).reshape(-1, 4)
                 sample['gt_abnormal_kinds'] = ['fracture'] * len(box_list)
                 sample['gt_flag_boxes'] = np.zeros((0, 4), np.float32)
-            if flag_regions is not None:
-                sample['gt_flag_boxes'] = self._detected_flags(
-                    flag_regions, sample['img_path'])
             data_list.append(sample)
 
         data_list = self._drop_corrupt(data_list)
+        # After the drop: a report skips the images the dataset skips.
+        for sample in data_list if flag_regions is not None else ():
+            sample['gt_flag_boxes'] = self._detected_flags(
+                flag_regions, sample['img_path'])
         self.num_skipped = len(missing)
         if missing:
             print_log(

@@ -351,3 +351,12 @@ def test_detected_flags_from_a_remove_flags_report(root, tmp_path):
     report.write_text(json.dumps(dict(images=images)))
     with pytest.raises(KeyError, match='IMG0000002.jpg'):
         build(root, flag_regions_file=str(report))
+    # An image the dataset skips as unreadable needs no entry, as
+    # remove_flags skips it too.
+    bad = osp.join(root, 'images', 'Non_fractured', 'IMG0000002.jpg')
+    with open(bad, 'rb') as f:
+        head = f.read(200)
+    with open(bad, 'wb') as f:
+        f.write(head)
+    ds = build(root, flag_regions_file=str(report), skip_corrupt=True)
+    assert len(ds) == 9
