@@ -295,6 +295,39 @@ def to_channels_last(model: nn.Module) -> nn.Module:
     return model.to(memory_format=torch.channels_last)
 
 
+BENCHMARK_PRECISIONS = ('float32', 'bfloat16', 'float16')
+
+
+def add_variant_args(parser, infer_what: str = '') -> None:
+    """The benchmarks' ``--precision``, ``--channels-last`` and
+    ``--infer-iters`` options, whose values :func:`variant_names` and
+    :func:`optim_cfg_for` take.
+
+    Args:
+        parser (argparse.ArgumentParser): The benchmark's parser.
+        infer_what (str): What ``--infer-iters`` runs, for its help, e.g.
+            ``'of both models '``.
+    """
+    parser.add_argument(
+        '--precision',
+        nargs='+',
+        choices=BENCHMARK_PRECISIONS,
+        default=['float32'],
+        help='precisions to measure side by side; the first is the '
+        'reference of the ratios (bfloat16: CPUAmpOptimWrapper on a CPU; '
+        'float16 needs a GPU)')
+    parser.add_argument(
+        '--channels-last',
+        action='store_true',
+        help='also measure every precision with channels-last models')
+    parser.add_argument(
+        '--infer-iters',
+        type=int,
+        default=0,
+        help=f'also measure inference (test_step) {infer_what}over this '
+        'many batches per variant (default 0: off)')
+
+
 def variant_names(precisions: List[str], channels_last: bool) -> List[tuple]:
     """``(name, precision, channels_last)`` of every variant, in order."""
     out = []

@@ -49,11 +49,10 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.runner import Runner
 
 import radplugins  # noqa: F401
-from radplugins.utils.precision import optim_cfg_for, variant_names
+from radplugins.utils.precision import (add_variant_args, optim_cfg_for,
+                                        variant_names)
 from radplugins.utils import (amp_inference, emit, resolve_amp_dtype,
                               set_data_root, to_channels_last)
-
-PRECISIONS = ('float32', 'bfloat16', 'float16')
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -68,24 +67,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--device',
         default='cuda' if torch.cuda.is_available() else 'cpu',
         help='device of the model')
-    parser.add_argument(
-        '--precision',
-        nargs='+',
-        choices=PRECISIONS,
-        default=['float32'],
-        help='precisions to measure side by side; the first is the '
-        'reference of the ratios (bfloat16: CPUAmpOptimWrapper on a CPU; '
-        'float16 needs a GPU)')
-    parser.add_argument(
-        '--channels-last',
-        action='store_true',
-        help='also measure every precision with a channels-last model')
-    parser.add_argument(
-        '--infer-iters',
-        type=int,
-        default=0,
-        help='also measure inference (test_step) over this many batches '
-        'per variant (default 0: off)')
+    add_variant_args(parser)
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction, help='overrides')
     return parser.parse_args(argv)

@@ -65,10 +65,10 @@ from mmpretrain.structures import DataSample
 import radplugins  # noqa: F401
 from radplugins.models.classifiers import zoom_in_classifier
 from radplugins.saliency import local_entropy, saliency_entropy
-from radplugins.utils.precision import optim_cfg_for, variant_names
+from radplugins.utils.precision import (add_variant_args, optim_cfg_for,
+                                        variant_names)
 from radplugins.utils import amp_inference, emit, sync, to_channels_last
 
-PRECISIONS = ('float32', 'bfloat16', 'float16')
 KINDS = ('plain', 'zoom')
 
 # The saliency core's calls in a zoom step, by the module-level names the
@@ -96,24 +96,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--phases', type=int, default=0, metavar='N',
                         help='also time each phase of N more steps per '
                         'model (default 0: off)')
-    parser.add_argument(
-        '--precision',
-        nargs='+',
-        choices=PRECISIONS,
-        default=['float32'],
-        help='precisions to measure side by side; the first is the '
-        'reference of the speed-ups (bfloat16: CPUAmpOptimWrapper on a '
-        'CPU; float16 needs a GPU)')
-    parser.add_argument(
-        '--channels-last',
-        action='store_true',
-        help='also measure every precision with channels-last models')
-    parser.add_argument(
-        '--infer-iters',
-        type=int,
-        default=0,
-        help='also measure inference (test_step) of both models over this '
-        'many batches per variant (default 0: off)')
+    add_variant_args(parser, 'of both models ')
     parser.add_argument('--memory-worker', choices=['zoom', 'plain'],
                         help=argparse.SUPPRESS)
     parser.add_argument('--memory-channels-last', action='store_true',
