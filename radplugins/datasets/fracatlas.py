@@ -173,7 +173,9 @@ class FracAtlasDataset(BaseDataset):
     float32 ``x1, y1, x2, y2`` in the file's pixels), ``gt_abnormal_kinds``
     (``'fracture'`` per box) and ``gt_flag_boxes`` (FracAtlas does not box
     its markers: empty, or the flags a detector found, read from
-    ``flag_regions_file``).
+    ``flag_regions_file``; then ``flag_regions`` holds the same detections
+    as regions, which :class:`FillFlagRegions` fills when it is given no
+    file of its own).
 
     Bad input raises an error naming the file, row and value: a malformed
     or duplicate row, a label that disagrees with the image's folder (bar
@@ -201,7 +203,9 @@ class FracAtlasDataset(BaseDataset):
             report of this folder; its ``flag`` regions (boxes, file
             pixels) become ``gt_flag_boxes``, so that
             :class:`ZoomLocalization`'s flag scores say how often the ROI
-            lands on a marker the detector found. These are detections,
+            lands on a marker the detector found, and ``flag_regions``, so
+            that a ``FillFlagRegions()`` step right after loading removes
+            them (training with flags filled). These are detections,
             not annotations. An image of the split the report does not
             list is an error. Defaults to None (no flag boxes).
         skip_corrupt (bool): Skip images whose file is empty or truncated
@@ -512,8 +516,11 @@ class FracAtlasDataset(BaseDataset):
         data_list = self._drop_corrupt(data_list)
         # After the drop: a report skips the images the dataset skips.
         for sample in data_list if flag_regions is not None else ():
-            sample['gt_flag_boxes'] = self._detected_flags(
+            sample['flag_regions'] = self._detected_flags(
                 flag_regions, sample['img_path'])
+            sample['gt_flag_boxes'] = np.asarray(
+                [r['bbox'] for r in sample['flag_regions']],
+                dtype=np.float32).reshape(-1, 4)
         self.num_skipped = len(missing)
         if missing:
             print_log(
@@ -528,16 +535,16 @@ class FracAtlasDataset(BaseDataset):
         return data_list
 
     def _detected_flags(self, regions: Dict[str, List[dict]],
-                        img_path: str) -> np.ndarray:
-        """The ``flag`` boxes the report lists for ``img_path``."""
+                        img_path: str) -> List[dict]:
+        """The ``flag`` regions (with a box) the report lists for
+        ``img_path``; its other classes (implants) are left out."""
         key = osp.normpath(osp.relpath(img_path, self.data_root))
         if key not in regions:
             raise KeyError(f'{self.flag_regions_file}: no entry for image '
                            f'{key!r}; run tools/remove_flags.py on this '
                            'folder and split')
-        boxes = [r['bbox'] for r in regions[key]
-                 if r.get('label', 'flag') == 'flag' and r.get('bbox')]
-        return np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
+        return [r for r in regions[key]
+                if r.get('label', 'flag') == 'flag' and r.get('bbox')]
 
     def _drop_corrupt(self, data_list: List[dict]) -> List[dict]:
         """Check every file is complete: raise naming all that are not, or

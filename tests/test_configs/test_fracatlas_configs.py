@@ -1,6 +1,7 @@
 """Every FracAtlas config parses, reads the FracAtlas layout with the right
 split in each loader, and runs a sample through its model."""
 import glob
+import json
 import os.path as osp
 
 import pytest
@@ -24,7 +25,52 @@ def test_configs_exist():
         'zoom_resnetv1d18_1xb16_1e-ft_fracatlas.py',
         'baseline_vgg19_1xb32_30e_fracatlas.py',
         'zoom_vgg19_1xb32_30e_fracatlas.py',
+        'baseline_resnetv1d18_1xb16_10e_fracatlas-flags-filled.py',
+        'zoom_resnetv1d18_1xb16_1e-ft_fracatlas-flags-filled.py',
     } <= names
+
+
+def write_flag_report(data_root, path):
+    """A remove_flags report of the fixture: one flag on every image."""
+    images = {}
+    for folder in ('Fractured', 'Non_fractured'):
+        for name in sorted(glob.glob(osp.join(data_root, 'images', folder,
+                                              '*.jpg'))):
+            images[osp.relpath(name, data_root)] = dict(flags=[
+                dict(label='flag', score=0.9, bbox=[2, 2, 12, 12])
+            ])
+    with open(path, 'w') as f:
+        json.dump(dict(images=images), f)
+
+
+@pytest.mark.parametrize('name', [
+    'baseline_resnetv1d18_1xb16_10e_fracatlas',
+    'zoom_resnetv1d18_1xb16_1e-ft_fracatlas',
+])
+def test_flags_filled_config_is_its_base_with_the_fill(name):
+    """Each flags-filled config is its base config plus one
+    FillFlagRegions right after loading in every loader, all reading one
+    report: the same network and data, markers filled."""
+    base = Config.fromfile(osp.join(ROOT, 'configs', 'fracatlas',
+                                    f'{name}.py'))
+    filled = Config.fromfile(
+        osp.join(ROOT, 'configs', 'fracatlas', f'{name}-flags-filled.py'))
+    assert filled.model == base.model
+    assert filled.optim_wrapper == base.optim_wrapper
+    assert filled.param_scheduler == base.param_scheduler
+    assert filled.train_cfg == base.train_cfg
+    reports = set()
+    for loader in ('train_dataloader', 'val_dataloader',
+                   'test_dataloader'):
+        pipeline = list(filled[loader].dataset.pipeline)
+        assert pipeline[0]['type'] == 'LoadRadiograph'
+        assert pipeline[1]['type'] == 'FillFlagRegions'
+        assert 'regions_file' not in pipeline[1]
+        assert pipeline[:1] + pipeline[2:] == list(
+            base[loader].dataset.pipeline), loader
+        assert filled[loader].dataset.split == base[loader].dataset.split
+        reports.add(filled[loader].dataset.flag_regions_file)
+    assert reports == {filled.flag_report}
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
@@ -47,8 +93,12 @@ def test_config_reads_its_splits_and_runs_one_sample(path, tmp_path):
     data_root = str(tmp_path / 'FracAtlas')
     write_fracatlas_fixture(data_root)
     set_data_root(cfg, data_root)
+    report = str(tmp_path / 'removed_flags.json')
+    write_flag_report(data_root, report)
     for loader in ('train_dataloader', 'test_dataloader'):
         cfg[loader].dataset.split = 'all'
+        if cfg[loader].dataset.get('flag_regions_file'):
+            cfg[loader].dataset.flag_regions_file = report
         dataset = DATASETS.build(cfg[loader].dataset)
         sample = dataset[0]
         meta = sample['data_samples'].metainfo

@@ -346,6 +346,24 @@ def test_detected_flags_from_a_remove_flags_report(root, tmp_path):
     loaded = load(dict(infos['IMG0000001.jpg']))
     np.testing.assert_allclose(loaded['gt_flag_boxes'],
                                [[0.5, 1, 5.5, 6], [10, 15, 20, 25]])
+    # The same detections, as regions, for FillFlagRegions to fill.
+    assert infos['IMG0000001.jpg']['flag_regions'] == [
+        images[key]['flags'][0], images[key]['flags'][2]]
+    assert infos['IMG0000002.jpg']['flag_regions'] == []
+    fill = TRANSFORMS.build(dict(type='FillFlagRegions', margin=1))
+    filled = fill(dict(loaded))['img']
+    changed = (filled != loaded['img']).any(-1)
+    # Only the two shrunk boxes (plus the margin, whole pixels) change, and
+    # each is filled with one value per channel.
+    allowed = np.zeros(changed.shape, bool)
+    allowed[0:8, 0:8] = allowed[14:27, 9:22] = True
+    assert changed.any() and not (changed & ~allowed).any()
+    for rows, cols in ((slice(1, 6), slice(1, 5)),
+                       (slice(15, 25), slice(10, 20))):
+        inside = filled[rows, cols].reshape(-1, filled.shape[-1])
+        assert (inside == inside[0]).all()
+    plain = load(dict(infos['IMG0000002.jpg']))
+    np.testing.assert_array_equal(fill(dict(plain))['img'], plain['img'])
 
     del images[osp.join('images', 'Non_fractured', 'IMG0000002.jpg')]
     report.write_text(json.dumps(dict(images=images)))

@@ -199,11 +199,13 @@ class FillFlagRegions(BaseTransform):
 
     Place it right after loading: regions are in the pixels of the image
     file, scaled by ``load_scale`` when the loader shrank the image
-    (``LoadRadiograph(max_long_side=...)``). The regions come from ``results['flag_regions']`` or, when
-    ``regions_file`` is given, from that JSON (the generator's ground truth
-    or ``tools/remove_flags.py``'s report), looked up by the image path
-    relative to any of its parent folders. An image the file does not list
-    is an error, not a silent pass: the file and the data must match.
+    (``LoadRadiograph(max_long_side=...)``). The regions come from
+    ``results['flag_regions']`` or, when ``regions_file`` is given, from
+    that JSON (the generator's ground truth or ``tools/remove_flags.py``'s
+    report), looked up by the image path relative to any of its parent
+    folders. An image the file does not list,
+    or a sample without ``flag_regions`` when there is no file, is an
+    error, not a silent pass: the regions and the data must match.
 
     Required Keys:
 
@@ -272,8 +274,16 @@ class FillFlagRegions(BaseTransform):
         img = results['img']
         if self.regions is not None:
             regions = self._lookup(results['img_path'])
+        elif 'flag_regions' in results:
+            regions = results['flag_regions']
         else:
-            regions = results.get('flag_regions', [])
+            # Filling nothing here would train a "flags removed" model on
+            # the raw images without a word.
+            raise KeyError(
+                f'FillFlagRegions: {results.get("img_path", "the sample")} '
+                "has no 'flag_regions' and no regions_file was given; pass "
+                'regions_file, or the dataset its flag report (e.g. '
+                'FracAtlasDataset(flag_regions_file=...))')
         if results.get('load_scale') is not None:
             regions = scale_regions(regions, results['load_scale'])
         where = results.get('img_path', '<image>')

@@ -114,6 +114,12 @@ def test_regions_file_lookup(tmp_path):
                'patient00001/study1_positive/image3.png'))
 
 
+def test_no_regions_at_all_is_an_error_not_a_silent_pass():
+    img = np.zeros((8, 8), np.uint8)
+    with pytest.raises(KeyError, match=r"a\.png has no 'flag_regions'"):
+        build()(dict(img=img, img_path='a.png'))
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError, match="'blank'"):
         build(method='blank')
