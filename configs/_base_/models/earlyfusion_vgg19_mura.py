@@ -8,7 +8,8 @@
 # file) keeps its initialisation. A single-view checkpoint (e.g. the
 # baseline's) initialises it the same way through load_from. Offline use, a
 # local file or from scratch (init_cfg=None): docs/pretrained_weights.md.
-imagenet_checkpoint = 'https://download.openmmlab.com/mmclassification/v0/vgg/vgg19_batch256_imagenet_20210208-e6920e4a.pth'  # noqa: E501
+_base_ = ['./vgg19_imagenet.py']
+
 model = dict(
     type='ImageClassifier',
     backbone=dict(
@@ -21,7 +22,7 @@ model = dict(
             num_classes=2,
             init_cfg=dict(
                 type='Pretrained',
-                checkpoint=imagenet_checkpoint,
+                checkpoint={{_base_.imagenet_checkpoint}},
                 prefix='backbone',
                 allow_missing=['classifier.6.']))),
     neck=None,

@@ -6,7 +6,8 @@
 # not used, and the fusion neck and the 2-way head keep their own
 # initialisation. Offline use, a local file or from scratch
 # (init_cfg=None): docs/pretrained_weights.md.
-imagenet_checkpoint = 'https://download.openmmlab.com/mmclassification/v0/vgg/vgg19_batch256_imagenet_20210208-e6920e4a.pth'  # noqa: E501
+_base_ = ['./vgg19_imagenet.py']
+
 model = dict(
     type='StudyClassifier',
     backbone=dict(
@@ -15,7 +16,7 @@ model = dict(
         num_classes=-1,
         init_cfg=dict(
             type='Pretrained',
-            checkpoint=imagenet_checkpoint,
+            checkpoint={{_base_.imagenet_checkpoint}},
             prefix='backbone',
             allow_unexpected=['classifier.'])),
     neck=dict(type='ViewFusionNeck', pooling='attention', in_channels=512),

@@ -10,7 +10,8 @@
 # own initialisation. Offline use, a local file or from scratch
 # (init_cfg=None; then set classifier_warmup_iters below back to about an
 # epoch): docs/pretrained_weights.md.
-imagenet_checkpoint = 'https://download.openmmlab.com/mmclassification/v0/vgg/vgg19_batch256_imagenet_20210208-e6920e4a.pth'  # noqa: E501
+_base_ = ['./vgg19_imagenet.py']
+
 model = dict(
     type='RACNNClassifier',
     num_scales=3,
@@ -20,7 +21,7 @@ model = dict(
         num_classes=-1,
         init_cfg=dict(
             type='Pretrained',
-            checkpoint=imagenet_checkpoint,
+            checkpoint={{_base_.imagenet_checkpoint}},
             prefix='backbone',
             allow_unexpected=['classifier.'])),
     neck=dict(type='GlobalAveragePooling'),

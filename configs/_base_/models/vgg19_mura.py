@@ -7,7 +7,8 @@
 # ($TORCH_HOME/hub/checkpoints/<file name>) and downloads it there the first
 # time; offline, a local file instead, or from scratch (init_cfg=None):
 # docs/pretrained_weights.md.
-imagenet_checkpoint = 'https://download.openmmlab.com/mmclassification/v0/vgg/vgg19_batch256_imagenet_20210208-e6920e4a.pth'  # noqa: E501
+_base_ = ['./vgg19_imagenet.py']
+
 model = dict(
     type='ImageClassifier',
     backbone=dict(
@@ -16,7 +17,7 @@ model = dict(
         num_classes=2,
         init_cfg=dict(
             type='Pretrained',
-            checkpoint=imagenet_checkpoint,
+            checkpoint={{_base_.imagenet_checkpoint}},
             prefix='backbone',
             # The 2-class last layer is the head: it stays initialised.
             allow_missing=['classifier.6.'])),
