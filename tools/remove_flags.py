@@ -55,6 +55,7 @@ import cv2
 import numpy as np
 import torch
 from mmengine.registry import DefaultScope
+from mmengine.utils import ProgressBar
 
 import radplugins  # noqa: F401  registers the plugin
 from radplugins.datasets.fracatlas import FRACATLAS_SPLITS
@@ -368,7 +369,11 @@ def _remove_flags(args: argparse.Namespace, out_dir: str) -> int:
         images, skipped = list_images(args.input, args.split), []
     else:
         images, skipped = list_fracatlas_images(args.input, args.split)
+    # On stderr: a split takes minutes to an hour on a CPU, and stdout
+    # carries only the closing JSON line.
+    progress = ProgressBar(len(images), file=sys.stderr)
     for rel in images:
+        progress.update()
         src = osp.join(args.input, rel)
         if not osp.isfile(src):
             raise SystemExit(f'{src}: listed but not found')
