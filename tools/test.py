@@ -16,7 +16,8 @@ import radplugins  # noqa: F401
 from radplugins.engine import build_runner
 from radplugins.utils import (CheckpointError, add_precision_args,
                               add_runner_args, apply_precision_args,
-                              apply_runner_args, setup_cpu_distributed,
+                              apply_runner_args, check_output_or_exit,
+                              data_roots, setup_cpu_distributed,
                               teardown_distributed)
 
 
@@ -62,6 +63,9 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     if args.out is not None:
         if not args.out.endswith(('.pkl', '.pickle')):
             raise SystemExit(f'--out must be a .pkl file, got {args.out!r}')
+        check_output_or_exit(args.out,
+                             [args.config, args.checkpoint] + data_roots(cfg),
+                             is_dir=False, label='--out')
         evaluators = cfg.test_evaluator
         if not isinstance(evaluators, (list, tuple)):
             evaluators = [evaluators]

@@ -6,7 +6,8 @@ import os.path as osp
 from mmengine.config import Config, DictAction
 from mmengine.device import get_device
 
-from .config_utils import set_data_root
+from .config_utils import data_roots, set_data_root
+from .output_guard import check_output_or_exit
 from .precision import amp_optim_wrapper_cfg
 
 
@@ -40,7 +41,9 @@ def apply_runner_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply the options of :func:`add_runner_args` to a loaded config.
 
     The work dir defaults to ``work_dirs/<config name>``; ``--cfg-options``
-    are applied last so they win over everything else.
+    are applied last so they win over everything else. A work dir that is,
+    contains or lies inside a dataset's ``data_root`` ends the program
+    with one error line: logs and checkpoints never go into the data.
 
     Args:
         cfg (Config): The config; modified in place.
@@ -60,6 +63,8 @@ def apply_runner_args(cfg: Config, args: argparse.Namespace) -> Config:
         set_data_root(cfg, args.data_root)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    check_output_or_exit(cfg.work_dir, data_roots(cfg), is_dir=True,
+                         label='--work-dir')
     return cfg
 
 

@@ -97,3 +97,28 @@ def test_remove_flags_output_that_is_a_file_or_holds_the_input(
             f'refusing to write around the input: --output {tmp_path} '
             f'contains the input folder {mura}')
     assert path.read_text() == 'kept'
+
+
+def test_test_out_is_the_checkpoint_or_lies_in_the_data(mura, tmp_path,
+                                                        monkeypatch):
+    from mmengine.config import Config
+    tool = load_tool('test.py')
+    checkpoint = tmp_path / 'weights.pkl'
+    checkpoint.write_bytes(b'weights')
+    before = contents(mura)
+    for out, message in (
+            (checkpoint, f'--out {checkpoint} is the input file '
+             f'{checkpoint}'),
+            (mura / 'results.pkl', f'--out {mura / "results.pkl"} lies '
+             f'inside the input folder {mura}')):
+        monkeypatch.setattr('sys.argv', [
+            'test.py', CONFIG, str(checkpoint), '--data-root',
+            str(mura), '--work-dir', str(tmp_path / 'work'), '--out',
+            str(out)
+        ])
+        with pytest.raises(SystemExit) as info:
+            tool.merge_args(Config.fromfile(CONFIG), tool.parse_args())
+        assert str(info.value.code) == (
+            f'error: refusing to write into the input: {message}')
+    assert checkpoint.read_bytes() == b'weights'
+    assert contents(mura) == before

@@ -1,6 +1,7 @@
 import argparse
 import os.path as osp
 
+import pytest
 from mmengine.config import Config
 
 from radplugins.utils import add_runner_args, apply_runner_args
@@ -73,3 +74,26 @@ def test_precision_args(monkeypatch):
     gpu = apply_precision_args(cfg.copy(), args, training=True)
     assert gpu.optim_wrapper.type == 'AmpOptimWrapper'
     assert gpu.optim_wrapper.loss_scale == 'dynamic'
+
+
+def test_work_dir_in_or_around_a_data_root_is_refused(tmp_path):
+    data = tmp_path / 'data'
+    data.mkdir()
+    cases = {
+        data: 'is the input folder',
+        data / 'runs': 'lies inside the input folder',
+        tmp_path: 'contains the input folder',
+    }
+    for work_dir, reason in cases.items():
+        with pytest.raises(SystemExit) as info:
+            apply_runner_args(
+                make_cfg(),
+                parse('--work-dir', str(work_dir), '--data-root', str(data)))
+        where = 'around' if work_dir == tmp_path else 'into'
+        assert str(info.value.code) == (
+            f'error: refusing to write {where} the input: --work-dir '
+            f'{work_dir} {reason} {data}')
+    cfg = apply_runner_args(
+        make_cfg(),
+        parse('--work-dir', str(tmp_path / 'work'), '--data-root', str(data)))
+    assert cfg.work_dir == str(tmp_path / 'work')
