@@ -28,6 +28,11 @@ from radplugins.utils import check_output_or_exit
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--out', required=True, help='output folder')
+    parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='write into an existing, non-empty --out (same-named files '
+        'are replaced)')
     for f in fields(SyntheticSpineConfig):
         if f.type in (int, float, 'int', 'float'):
             kind = int if f.type in (int, 'int') else float
@@ -57,7 +62,11 @@ def main(argv=None) -> None:
         for f in fields(SyntheticSpineConfig) if hasattr(args, f.name)
     })
     start = time.perf_counter()
-    path = generate_synthetic_spine(args.out, cfg)
+    try:
+        path = generate_synthetic_spine(args.out, cfg,
+                                        overwrite=args.overwrite)
+    except FileExistsError as exc:
+        raise SystemExit(f'error: {exc}') from None
     print(f'wrote {path} in {time.perf_counter() - start:.1f} s')
 
 

@@ -210,19 +210,31 @@ def _split_of(index: int, num: int, fractions: Sequence[float]) -> str:
 
 
 def generate_synthetic_spine(out_dir: str,
-                             cfg: SyntheticSpineConfig) -> str:
+                             cfg: SyntheticSpineConfig,
+                             overwrite: bool = False) -> str:
     """Write a synthetic spine set (volumes, masks, ``discs.csv``).
 
     Args:
         out_dir: Output folder.
         cfg: Generator parameters.
+        overwrite: Allow writing into an existing, non-empty folder: files
+            of the same names are replaced, any others are left as they
+            are (``discs.csv`` lists only the new set). Defaults to False.
 
     Returns:
         str: Path of ``discs.csv``.
+
+    Raises:
+        FileExistsError: If ``out_dir`` holds anything and ``overwrite`` is
+            False: it may be a real set (``data/spine``) or another one.
     """
     if abs(sum(cfg.split_fractions) - 1) > 1e-6:
         raise ValueError(f'split_fractions {cfg.split_fractions} must sum '
                          'to 1')
+    if osp.isdir(out_dir) and os.listdir(out_dir) and not overwrite:
+        raise FileExistsError(
+            f'{out_dir} exists and is not empty; pass overwrite=True '
+            '(--overwrite) or choose another folder')
     os.makedirs(osp.join(out_dir, 'volumes'), exist_ok=True)
     os.makedirs(osp.join(out_dir, 'masks'), exist_ok=True)
     rows = []

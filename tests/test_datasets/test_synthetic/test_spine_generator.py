@@ -82,3 +82,28 @@ def test_command_line_split_fractions(tmp_path, monkeypatch):
     ])
     with pytest.raises(ValueError, match=r'must sum to 1'):
         tool.main()
+
+
+def test_refuses_a_folder_that_holds_anything(tmp_path, monkeypatch):
+    """A real set (or any file) in --out is never overwritten without
+    --overwrite; with it, a previous synthetic set is replaced."""
+    import sys
+
+    from tests.helpers import load_tool
+    tool = load_tool('dataset_converters/make_synthetic_spine.py')
+    real = tmp_path / 'spine'
+    real.mkdir()
+    (real / 'discs.csv').write_text('patient,level\nreal,L1-L2\n')
+    argv = ['make_synthetic_spine.py', '--out', str(real), '--num-patients',
+            '1']
+    monkeypatch.setattr(sys, 'argv', argv)
+    with pytest.raises(SystemExit) as info:
+        tool.main()
+    assert str(info.value.code) == (
+        f'error: {real} exists and is not empty; pass overwrite=True '
+        '(--overwrite) or choose another folder')
+    assert (real / 'discs.csv').read_text() == 'patient,level\nreal,L1-L2\n'
+    assert sorted(p.name for p in real.iterdir()) == ['discs.csv']
+    monkeypatch.setattr(sys, 'argv', argv + ['--overwrite'])
+    tool.main()
+    assert 'patient00000' in (real / 'discs.csv').read_text()
