@@ -33,7 +33,7 @@ import radplugins  # noqa: F401  registers the plugin
 from radplugins.apis import (build_split_loader, cache_path,
                              empty_features, feature_cache_key,
                              fit_body_parts,
-                             format_svm_table, init_model,
+                             format_svm_table, init_model_or_exit,
                              load_or_extract_features)
 from radplugins.datasets.mura import normalize_body_part
 from radplugins.utils import (check_output_or_exit, data_roots,
@@ -115,7 +115,7 @@ def main(argv=None) -> None:
     check_output_or_exit(out_dir, data_roots(cfg), is_dir=True, label='--out')
     os.makedirs(out_dir, exist_ok=True)
 
-    model = init_model(cfg, args.checkpoint, args.device)
+    model = init_model_or_exit(cfg, args.checkpoint, args.device)
     features = {}
     for split in SPLITS:
         try:

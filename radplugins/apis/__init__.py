@@ -4,8 +4,8 @@ from .disc_inference import (body_boxes_of, build_disc_pipeline, disc_key,
                              disc_prediction_to_dict, inference_disc_volume,
                              read_body_boxes)
 from .inference import (apply_window, build_inference_pipeline,
-                        inference_model, init_model, is_dicom_file,
-                        list_image_files, load_image_any,
+                        inference_model, init_model, init_model_or_exit,
+                        is_dicom_file, list_image_files, load_image_any,
                         mirrored_output_names, positive_class_index,
                         prediction_to_dict, read_dicom)
 
@@ -13,7 +13,7 @@ __all__ = [
     'body_boxes_of', 'build_disc_pipeline', 'disc_key',
     'disc_prediction_to_dict', 'inference_disc_volume', 'read_body_boxes',
     'apply_window', 'build_inference_pipeline', 'inference_model',
-    'init_model', 'is_dicom_file', 'list_image_files', 'load_image_any',
+    'init_model', 'init_model_or_exit', 'is_dicom_file', 'list_image_files', 'load_image_any',
     'mirrored_output_names', 'positive_class_index', 'prediction_to_dict',
     'read_dicom'
 ]

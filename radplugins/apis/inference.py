@@ -28,7 +28,8 @@ from ..datasets.transforms.dicom import (  # noqa: F401
 from ..datasets.transforms.loading import (DEFAULT_MIN_SIZE,
                                            decode_radiograph, to_channels,
                                            warn_if_small)
-from ..utils.checkpoint_loading import load_model_checkpoint
+from ..utils.checkpoint_loading import (CheckpointError,
+                                        load_model_checkpoint)
 
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff')
 # Steps that read ``img_path``; inference feeds the decoded array instead.
@@ -236,6 +237,31 @@ def init_model(config: Union[str, Config],
     model.dataset_meta = dict(dataset_meta)
     model.cfg = cfg
     return model.to(device).eval()
+
+
+def init_model_or_exit(config: Union[str, Config],
+                       checkpoint: Optional[str] = None,
+                       device: Union[str, torch.device] = 'cpu'
+                       ) -> torch.nn.Module:
+    """:func:`init_model` for a command-line tool: a checkpoint that cannot
+    be read or does not fit the config ends the program with one line,
+    ``error: <what and which file>`` (exit status 1), not a traceback.
+
+    Args:
+        config (str | Config): Config file or object.
+        checkpoint (str, optional): Checkpoint file.
+        device (str | torch.device): Where to run.
+
+    Returns:
+        torch.nn.Module: As :func:`init_model`.
+
+    Raises:
+        SystemExit: If the checkpoint is refused.
+    """
+    try:
+        return init_model(config, checkpoint, device)
+    except CheckpointError as exc:
+        raise SystemExit(f'error: {exc}') from None
 
 
 def config_test_pipeline(cfg: Config,

@@ -122,3 +122,47 @@ def test_test_out_is_the_checkpoint_or_lies_in_the_data(mura, tmp_path,
             f'error: refusing to write into the input: {message}')
     assert checkpoint.read_bytes() == b'weights'
     assert contents(mura) == before
+
+
+SPINE_CONFIG = osp.join(ROOT, 'tests', 'data',
+                        'tiny_spinenet-hotspots_synthetic-spine.py')
+
+
+@pytest.mark.parametrize('tool', [
+    'visualization/vis_zoom.py', 'visualization/vis_hotspots.py',
+    'feature_svm.py', 'analysis_tools/saliency_pointing.py',
+    'analysis_tools/benchmark_feature_extraction.py'
+])
+def test_a_bad_checkpoint_is_one_error_line(tool, mura, tmp_path,
+                                            monkeypatch):
+    """A truncated checkpoint ends each tool that loads one with
+    ``error: ...`` naming the file, not a traceback."""
+    checkpoint = tmp_path / 'cut.pth'
+    checkpoint.write_bytes(b'PK\x03\x04 cut short')
+    argv = {
+        'visualization/vis_zoom.py': [
+            ZOOM_CONFIG, checkpoint, '--data-root', mura, '--out-dir',
+            tmp_path / 'vis'
+        ],
+        'visualization/vis_hotspots.py': [
+            SPINE_CONFIG, checkpoint, tmp_path / 'v.npy', '--out',
+            tmp_path / 'hot'
+        ],
+        'feature_svm.py': [
+            CONFIG, checkpoint, '--data-root', mura, '--out',
+            tmp_path / 'svm'
+        ],
+        'analysis_tools/saliency_pointing.py': [
+            CONFIG, checkpoint, '--data-root', mura
+        ],
+        'analysis_tools/benchmark_feature_extraction.py': [
+            CONFIG, checkpoint, '--data-root', mura
+        ],
+    }[tool]
+    main = load_tool(tool).main
+    monkeypatch.setattr('sys.argv', [tool] + [str(a) for a in argv])
+    with pytest.raises(SystemExit) as info:
+        main()
+    message = str(info.value.code)
+    assert message.startswith('error: ') and str(checkpoint) in message, \
+        message

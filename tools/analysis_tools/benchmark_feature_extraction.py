@@ -29,7 +29,8 @@ import torch
 from mmengine.config import Config, DictAction
 
 import radplugins  # noqa: F401
-from radplugins.apis import build_split_loader, extract_features, init_model
+from radplugins.apis import (build_split_loader, extract_features,
+                             init_model_or_exit)
 from radplugins.utils import emit, set_data_root
 
 
@@ -110,7 +111,7 @@ def main() -> None:
         set_data_root(cfg, args.data_root)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    model = init_model(cfg, args.checkpoint, args.device)
+    model = init_model_or_exit(cfg, args.checkpoint, args.device)
     loader = build_split_loader(
         cfg,
         args.split,

@@ -42,7 +42,8 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.dataset import pseudo_collate
 
-from radplugins.apis.inference import init_model, positive_class_index
+from radplugins.apis.inference import (init_model_or_exit,
+                                       positive_class_index)
 from radplugins.saliency import grad_cam, saliency, saliency_entropy
 from radplugins.utils import emit, set_data_root
 
@@ -172,7 +173,7 @@ def main(argv: Optional[List[str]] = None) -> None:
             keys = tuple(step.get('meta_keys', ()))
             step['meta_keys'] = keys + tuple(
                 k for k in (BOX_KEY, 'letterbox_size') if k not in keys)
-    model = init_model(cfg, args.checkpoint, device=args.device)
+    model = init_model_or_exit(cfg, args.checkpoint, device=args.device)
     target = args.target
     if target is None:
         target = positive_class_index(

@@ -30,7 +30,7 @@ import cv2
 import radplugins  # noqa: F401
 from radplugins.apis import (body_boxes_of, build_disc_pipeline,
                              disc_prediction_to_dict, inference_disc_volume,
-                             init_model, mirrored_output_names,
+                             init_model_or_exit, mirrored_output_names,
                              read_body_boxes)
 from radplugins.datasets.spine_tasks import LESION_TASKS
 from radplugins.utils import UnsafeOutputError, check_output
@@ -69,7 +69,7 @@ def main(argv=None) -> int:
         print(f'error: {exc}', file=sys.stderr)
         return 2
     boxes = read_body_boxes(args.disc_csv) if args.disc_csv else {}
-    model = init_model(args.config, args.checkpoint, args.device)
+    model = init_model_or_exit(args.config, args.checkpoint, args.device)
     model.hotspot_cfg.update(
         enabled=True, num_aug=args.num_aug, tasks=tuple(args.tasks),
         target=args.target)

@@ -37,7 +37,7 @@ from mmengine.dataset import pseudo_collate
 from mmpretrain.registry import DATASETS, TRANSFORMS
 
 import radplugins  # noqa: F401  registers the plugin
-from radplugins.apis import init_model, load_image_any
+from radplugins.apis import init_model_or_exit, load_image_any
 from radplugins.utils import (check_output_or_exit, data_roots,
                               set_data_root)
 from radplugins.visualization import (render_attention_panel,
@@ -152,7 +152,7 @@ def main(argv=None) -> int:
     gt_file = args.ground_truth if args.ground_truth != 'auto' else None
     check_output_or_exit(args.out_dir, roots + [gt_file, args.flags],
                          is_dir=True, label='--out-dir')
-    model = init_model(cfg, args.checkpoint, args.device)
+    model = init_model_or_exit(cfg, args.checkpoint, args.device)
     if hasattr(model, 'return_maps'):
         model.return_maps = True
     elif not hasattr(model, 'apns'):
