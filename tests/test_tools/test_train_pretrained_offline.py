@@ -10,7 +10,7 @@ import os.path as osp
 import subprocess
 import sys
 
-from tests.helpers import free_port
+from tests.helpers import free_port, write_mura_fixture
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = 'configs/mura/baseline_densenet169_1xb8_30e_mura.py'
@@ -19,8 +19,11 @@ URL = ('https://download.openmmlab.com/mmclassification/v0/densenet/'
 NAME = 'densenet169_4xb256_in1k_20220426-a2889902.pth'
 
 
-def test_train_without_the_file_and_network_stops_with_one_line(
-        tmp_path, mura_root):
+def test_train_without_the_file_and_network_stops_with_one_line(tmp_path):
+    # Beside the work dir, not around it: train.py refuses a work dir
+    # inside the data.
+    mura_root = str(tmp_path / 'data')
+    write_mura_fixture(mura_root)
     torch_home = tmp_path / 'torch_home'
     closed = f'http://127.0.0.1:{free_port()}'
     env = {k: v for k, v in os.environ.items()
