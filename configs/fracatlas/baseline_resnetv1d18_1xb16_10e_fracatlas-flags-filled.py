@@ -18,12 +18,15 @@ flag_report = 'work_dirs/fracatlas_flags/removed_flags.json'
 load_long_side = {{_base_.load_long_side}}
 meta_keys = {{_base_.meta_keys}}
 input_size = {{_base_.input_size}}
+# The paper's ring mean, 2 px around each detected region; the same step in
+# every split.
+flag_fill = dict(type='FillFlagRegions', method='ring_mean', margin=2)
 
 train_pipeline = [
     dict(type='LoadRadiograph', channels=3, max_long_side=load_long_side),
     # Right after loading: the regions are in file pixels, scaled by the
     # loader's load_scale.
-    dict(type='FillFlagRegions', method='ring_mean', margin=2),
+    flag_fill,
     dict(type='RescaleIntensity', percentiles=(1.0, 99.0)),
     dict(type='LetterboxResize', scale=input_size),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
@@ -31,7 +34,7 @@ train_pipeline = [
 ]
 test_pipeline = [
     dict(type='LoadRadiograph', channels=3, max_long_side=load_long_side),
-    dict(type='FillFlagRegions', method='ring_mean', margin=2),
+    flag_fill,
     dict(type='RescaleIntensity', percentiles=(1.0, 99.0)),
     dict(type='LetterboxResize', scale=input_size),
     dict(type='PackInputs', meta_keys=meta_keys),

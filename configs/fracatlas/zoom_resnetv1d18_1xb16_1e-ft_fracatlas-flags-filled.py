@@ -11,10 +11,13 @@ flag_report = 'work_dirs/fracatlas_flags/removed_flags.json'
 load_long_side = {{_base_.load_long_side}}
 zoom_meta_keys = {{_base_.zoom_meta_keys}}
 input_size = {{_base_.input_size}}
+# The paper's ring mean, 2 px around each detected region; the same step in
+# every split.
+flag_fill = dict(type='FillFlagRegions', method='ring_mean', margin=2)
 
 train_pipeline = [
     dict(type='LoadRadiograph', channels=3, max_long_side=load_long_side),
-    dict(type='FillFlagRegions', method='ring_mean', margin=2),
+    flag_fill,
     dict(type='RescaleIntensity', percentiles=(1.0, 99.0)),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='KeepHighRes', max_long_side=load_long_side, gray=True),
@@ -26,7 +29,7 @@ train_pipeline = [
 ]
 test_pipeline = [
     dict(type='LoadRadiograph', channels=3, max_long_side=load_long_side),
-    dict(type='FillFlagRegions', method='ring_mean', margin=2),
+    flag_fill,
     dict(type='RescaleIntensity', percentiles=(1.0, 99.0)),
     dict(type='KeepHighRes', max_long_side=load_long_side, gray=True),
     dict(type='LetterboxResize', scale=input_size),

@@ -203,9 +203,9 @@ class FillFlagRegions(BaseTransform):
     ``results['flag_regions']`` or, when ``regions_file`` is given, from
     that JSON (the generator's ground truth or ``tools/remove_flags.py``'s
     report), looked up by the image path relative to any of its parent
-    folders. An image the file does not list,
-    or a sample without ``flag_regions`` when there is no file, is an
-    error, not a silent pass: the regions and the data must match.
+    folders. An image the file does not list, or a sample without
+    ``flag_regions`` when there is no file, is an error, not a silent
+    pass: the regions and the data must match.
 
     Required Keys:
 
