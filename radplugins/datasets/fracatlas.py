@@ -1,6 +1,5 @@
 """FracAtlas: real musculoskeletal radiographs with fracture boxes."""
 import csv
-import json
 import os
 import os.path as osp
 from collections import defaultdict
@@ -11,6 +10,7 @@ from mmengine.logging import print_log
 from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
 
+from ..utils.json_files import read_json
 from .transforms.flag_removal import load_regions_file
 from .transforms.loading import file_truncation
 from .unreadable_files import report_unreadable
@@ -359,8 +359,7 @@ class FracAtlasDataset(BaseDataset):
             raise FileNotFoundError(
                 f'FracAtlas COCO annotations not found: {coco_path} (pass '
                 'with_boxes=False to read labels only)')
-        with open(coco_path, encoding='utf-8-sig') as f:
-            coco = json.load(f)
+        coco = read_json(coco_path)
         images = {}
         for image in coco.get('images', []):
             name = image.get('file_name')

@@ -1,6 +1,5 @@
 """The MURA-v1.1 musculoskeletal radiograph dataset (image level)."""
 import csv
-import json
 import os.path as osp
 import re
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -10,6 +9,7 @@ from mmengine.logging import print_log
 from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
 
+from ..utils.json_files import read_json
 from .transforms.loading import file_truncation
 from .unreadable_files import report_unreadable
 
@@ -87,8 +87,8 @@ def load_synthetic_ground_truth(path: str) -> Dict[str, dict]:
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'ground-truth file not found: {path}')
-    with open(path) as f:
-        images = json.load(f).get('images')
+    content = read_json(path)
+    images = content.get('images') if isinstance(content, dict) else None
     if not isinstance(images, dict):
         raise ValueError(f'{path}: expected an "images" object keyed by '
                          'image path')

@@ -1,7 +1,7 @@
 """Utilities: safe and checked checkpoint loading (files, model-zoo URLs
 through the torch hub cache, ``init_cfg=Pretrained``), CPU distributed,
-config helpers, the output guard of the tools, mixed precision, the JSON
-lines of the analysis tools."""
+config helpers, the output guard of the tools, reading JSON files, mixed
+precision, the JSON lines of the analysis tools."""
 from .analysis_tools import emit, sync, timed
 from .checked_pretrained_init import CheckedPretrainedInit
 from .checkpoint_compat import (TRAINING_STATE_GLOBALS,
@@ -11,6 +11,7 @@ from .checkpoint_loading import (CheckpointError, check_training_checkpoint,
                                  load_state_dict_checked, read_checkpoint)
 from .config_utils import data_roots, set_data_root
 from .dist_utils import setup_cpu_distributed, teardown_distributed
+from .json_files import read_json
 from .model_zoo import (PretrainedWeightsUnavailable, hub_cache_path,
                         load_from_http_cached)
 from .output_guard import (UnsafeOutputError, check_output,
@@ -32,6 +33,7 @@ __all__ = [
     'enable_safe_checkpoint_loading', 'hub_cache_path',
     'load_from_http_cached', 'load_model_checkpoint',
     'load_state_dict_checked', 'path_is_within', 'read_checkpoint',
+    'read_json',
     'resolve_amp_dtype', 'set_data_root', 'setup_cpu_distributed', 'sync',
     'teardown_distributed', 'timed', 'to_channels_last', 'to_float32'
 ]

@@ -14,7 +14,6 @@ Example::
         data/synthetic_flags data/synthetic_flags_detected/removed_flags.json
 """
 import argparse
-import json
 import os.path as osp
 import sys
 from typing import Dict, List, Optional
@@ -24,7 +23,7 @@ import numpy as np
 from radplugins.datasets.mura import (GROUND_TRUTH_FILE, MURA_FOLDER,
                                       load_synthetic_ground_truth)
 from radplugins.datasets.transforms.flag_removal import regions_to_mask
-from radplugins.utils import emit
+from radplugins.utils import emit, read_json
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -95,8 +94,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             osp.join(args.data_root, MURA_FOLDER, GROUND_TRUTH_FILE))
     except (FileNotFoundError, ValueError) as error:
         raise SystemExit(f'{error} (a synthetic set only)')
-    with open(args.report) as f:
-        report = json.load(f)
+    try:
+        report = read_json(args.report)
+    except (FileNotFoundError, ValueError) as error:
+        raise SystemExit(f'error: {error}')
     margin = args.margin if args.margin is not None else int(
         report.get('margin', 0))
     for split, figures in coverage(truth, report['images'], margin,

@@ -23,6 +23,7 @@ import os.path as osp
 from typing import Dict, List
 
 from ..mura import GROUND_TRUTH_FILE, MURA_FOLDER
+from ...utils.json_files import read_json
 
 COCO_CLASSES = ('flag', 'implant')
 COCO_ANNOTATION_DIR = 'annotations'
@@ -134,8 +135,7 @@ def write_coco_annotations(out_dir: str) -> Dict[str, str]:
     if not osp.isfile(gt_path):
         raise FileNotFoundError(
             f'{gt_path} not found: not a synthetic MURA set')
-    with open(gt_path) as f:
-        ground_truth = json.load(f)
+    ground_truth = read_json(gt_path)
     written = {}
     for split in ('train', 'valid'):
         path = osp.join(out_dir, coco_annotation_file(split))

@@ -6,7 +6,6 @@ mean of the surrounding pixels instead. Two fills are offered: the mean of
 a ring around the region (``'ring_mean'``) and OpenCV's Telea inpainting
 (``'telea'``), which continues the surrounding gradients inward.
 """
-import json
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -15,6 +14,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmpretrain.registry import TRANSFORMS
 
+from ...utils.json_files import read_json
 FILL_METHODS = ('ring_mean', 'telea')
 
 
@@ -178,8 +178,7 @@ def load_regions_file(path: str) -> Dict[str, List[dict]]:
     Returns:
         dict: ``relative image path -> list of regions``.
     """
-    with open(path) as f:
-        content = json.load(f)
+    content = read_json(path)
     images = content.get('images') if isinstance(content, dict) else None
     if not isinstance(images, dict):
         raise ValueError(f'{path}: expected {{"images": {{path: {{"flags": '
