@@ -269,6 +269,9 @@ def config_test_pipeline(cfg: Config,
                         ) -> List[dict]:
     """A copy of ``pipeline``, or of the config's test pipeline.
 
+    The steps of a ``CachedTransforms`` are taken out of it: inference sees
+    each image once, so keeping results would only hold memory.
+
     Raises:
         ValueError: If neither is there.
     """
@@ -278,7 +281,13 @@ def config_test_pipeline(cfg: Config,
         except AttributeError:
             raise ValueError('the config has no test_dataloader.dataset.'
                              'pipeline to build inference from') from None
-    return copy.deepcopy(list(pipeline))
+    steps = []
+    for step in copy.deepcopy(list(pipeline)):
+        if isinstance(step, dict) and step.get('type') == 'CachedTransforms':
+            steps.extend(step['transforms'])
+        else:
+            steps.append(step)
+    return steps
 
 
 def build_inference_pipeline(

@@ -45,12 +45,17 @@ def _type_name(step) -> str:
 def find_loader(dataset: BaseDataset) -> Optional[Callable[[dict], dict]]:
     """The step of the dataset's pipeline that reads a sample's file: a
     :data:`LOADING_TRANSFORMS` step, or the one inside ``LoadStudyViews``'s
-    view pipeline. None when the pipeline has none."""
+    view pipeline or a ``CachedTransforms``. None when the pipeline has
+    none."""
     for step in getattr(dataset.pipeline, 'transforms', []):
         if _type_name(step) in LOADING_TRANSFORMS:
             return step
         if _type_name(step) == 'LoadStudyViews':
             for inner in step.view_pipeline.transforms:
+                if _type_name(inner) in LOADING_TRANSFORMS:
+                    return inner
+        if _type_name(step) == 'CachedTransforms':
+            for inner in step.transforms.transforms:
                 if _type_name(inner) in LOADING_TRANSFORMS:
                     return inner
     return None

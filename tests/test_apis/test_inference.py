@@ -208,6 +208,23 @@ def test_inference_pipeline_drops_loading_step():
     assert 'LoadRadiograph' not in names and names[0] == 'RescaleIntensity'
 
 
+def test_inference_pipeline_unwraps_cached_transforms():
+    """A test pipeline whose deterministic steps are cached: inference
+    runs them directly, still without the loading step."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(CONFIG)
+    steps = cfg.test_dataloader.dataset.pipeline
+    cfg.test_dataloader.dataset.pipeline = [
+        dict(type='CachedTransforms', transforms=steps[:3])
+    ] + steps[3:]
+    pipeline, channels = build_inference_pipeline(cfg)
+    reference, _ = build_inference_pipeline(cfg, steps)
+    assert channels == 3
+    assert [type(t).__name__ for t in pipeline.transforms
+            ] == [type(t).__name__ for t in reference.transforms]
+    assert 'CachedTransforms' not in repr(pipeline)
+
+
 def test_inference_model_on_a_decoded_dicom(tmp_path):
     model = init_model(CONFIG)
     assert model.dataset_meta['classes'] == ('negative', 'positive')

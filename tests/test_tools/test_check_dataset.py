@@ -129,3 +129,22 @@ def test_fracatlas_skipped_files_are_noted_and_decoding_still_runs(
     assert ('train: 1 empty or truncated file(s) left out by the config\'s '
             'skip_corrupt=True') in out
     assert 'train: 9 sample(s) checked, 1 file(s) cannot be loaded' in out
+
+
+def test_loader_found_inside_cached_transforms(tmp_path):
+    """The demo baseline caches its loading step; the check decodes with
+    that step, not with a default loader."""
+    from mmengine.config import Config
+    from mmpretrain.registry import DATASETS
+
+    from radplugins.datasets.dataset_check import find_loader
+    from radplugins.utils import set_data_root
+    write_mura_fixture(str(tmp_path))
+    cfg = Config.fromfile(
+        osp.join(ROOT, 'configs', 'mura',
+                 'baseline_resnetv1d18_1xb16_10e_synthetic-mura-1000.py'))
+    set_data_root(cfg, str(tmp_path))
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    cached = dataset.pipeline.transforms[0]
+    assert type(cached).__name__ == 'CachedTransforms'
+    assert find_loader(dataset) is cached.transforms.transforms[0]

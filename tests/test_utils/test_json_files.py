@@ -8,8 +8,16 @@ import pytest
 from radplugins.datasets.transforms.flag_removal import load_regions_file
 from radplugins.utils import read_json
 
-VALUE = {'images': {'a/b.png': {'flags': [{'bbox': [1, 2, 3, 4]}]}},
-         'note': 'Zürich'}
+VALUE = {
+    'images': {
+        'a/b.png': {
+            'flags': [{
+                'bbox': [1, 2, 3, 4]
+            }]
+        }
+    },
+    'note': 'Zürich'
+}
 
 
 def test_reads_plain_utf8(tmp_path):
@@ -20,8 +28,8 @@ def test_reads_plain_utf8(tmp_path):
 
 def test_skips_a_byte_order_mark(tmp_path):
     path = tmp_path / 'bom.json'
-    path.write_bytes(b'\xef\xbb\xbf' + json.dumps(
-        VALUE, ensure_ascii=False).encode('utf-8'))
+    path.write_bytes(b'\xef\xbb\xbf' +
+                     json.dumps(VALUE, ensure_ascii=False).encode('utf-8'))
     # json.load itself refuses this file; the reference is the same text
     # without its mark.
     with pytest.raises(json.JSONDecodeError):
@@ -56,4 +64,7 @@ def test_flag_regions_file_with_a_byte_order_mark(tmp_path):
     path = tmp_path / 'removed_flags.json'
     path.write_bytes(b'\xef\xbb\xbf' + json.dumps(VALUE).encode('utf-8'))
     assert load_regions_file(str(path)) == {
-        'a/b.png': [{'bbox': [1, 2, 3, 4]}]}
+        'a/b.png': [{
+            'bbox': [1, 2, 3, 4]
+        }]
+    }

@@ -1,6 +1,7 @@
 """Transforms for radiographs and disc volumes, registered in MMPretrain's
 TRANSFORMS (the box-edge refiner's windows in MMDetection's)."""
 from .box_edge_windows import SampleBoxEdgeWindows
+from .cached import CachedTransforms
 from .disc_augment import (NUM_TTA_VIEWS, RandomDiscAugment,
                            apply_disc_augment, disc_tta_views,
                            invert_disc_augment, sample_disc_aug_params)
@@ -15,9 +16,10 @@ from .loading import LoadRadiograph
 from .study_views import LoadStudyViews
 
 __all__ = [
-    'FillFlagRegions', 'GBPNormalize', 'KeepHighRes', 'LetterboxResize',
-    'LoadDiscVolume', 'LoadRadiograph', 'LoadStudyViews', 'NUM_TTA_VIEWS',
-    'NormalizeDiscIntensity', 'RandomDiscAugment', 'RescaleIntensity',
-    'SampleBoxEdgeWindows', 'apply_disc_augment', 'disc_tta_views',
-    'invert_disc_augment', 'pad_slices', 'sample_disc_aug_params'
+    'CachedTransforms', 'FillFlagRegions', 'GBPNormalize', 'KeepHighRes',
+    'LetterboxResize', 'LoadDiscVolume', 'LoadRadiograph', 'LoadStudyViews',
+    'NUM_TTA_VIEWS', 'NormalizeDiscIntensity', 'RandomDiscAugment',
+    'RescaleIntensity', 'SampleBoxEdgeWindows', 'apply_disc_augment',
+    'disc_tta_views', 'invert_disc_augment', 'pad_slices',
+    'sample_disc_aug_params'
 ]
