@@ -1,14 +1,17 @@
 # radplugins: two commands for a new user.
 #   make demo   set up, then train and test the baseline, and fine-tune it
 #               with and without zooming, on synthetic MURA with small lesions
-#               (1,000 training studies; about 50 minutes on 2 CPU cores);
+#               (1,000 training studies; about 53 minutes on 2 CPU cores);
 #               ends with a summary on screen and in work_dirs/demo/summary.md
 #   make test   set up, then run the test suite
 # Options of the demo:
 #   DEMO_AMP=1            train and test in bfloat16 mixed precision (--amp;
 #                         float32, said once, on a CPU without bfloat16
 #                         instructions); outputs go to work_dirs/demo-bf16
-#   DEMO_CHANNELS_LAST=1  channels-last models (--channels-last)
+#   DEMO_CHANNELS_LAST=1  channels-last models (--channels-last); with
+#                         DEMO_AMP=1 about 25 minutes, but the baseline
+#                         missed its take-off in 1 of 2 seeds
+#                         (docs/mixed_precision.md)
 #   DEMO_SEED=N           seed every training (randomness.seed=N)
 PYTHON_BASE ?= python3.11
 VENV ?= .venv
