@@ -14,8 +14,8 @@ __all__ = [
     'disc_prediction_to_dict', 'inference_disc_volume', 'read_body_boxes',
     'apply_window', 'build_inference_pipeline', 'inference_model',
     'init_model', 'init_model_or_exit', 'is_dicom_file', 'list_image_files',
-    'load_image_any', 'mirrored_output_names', 'positive_class_index', 'prediction_to_dict',
-    'read_dicom'
+    'load_image_any', 'mirrored_output_names', 'positive_class_index',
+    'prediction_to_dict', 'read_dicom'
 ]
 from .feature_extraction import (build_split_loader, cache_path,  # noqa: E402
                                  dataset_fingerprint, empty_features,

@@ -8,6 +8,11 @@ from mmengine.dataset import BaseDataset
 LOADING_TRANSFORMS = ('LoadRadiograph', 'LoadImageFromFile',
                       'LoadDiscVolume')
 _VOLUME_EXTENSIONS = ('.npy', '.npz')
+# Steps that run a pipeline of their own, and the attribute that holds it.
+_INNER_PIPELINES = {
+    'LoadStudyViews': 'view_pipeline',
+    'CachedTransforms': 'transforms'
+}
 
 
 class BadSample(NamedTuple):
@@ -50,12 +55,9 @@ def find_loader(dataset: BaseDataset) -> Optional[Callable[[dict], dict]]:
     for step in getattr(dataset.pipeline, 'transforms', []):
         if _type_name(step) in LOADING_TRANSFORMS:
             return step
-        if _type_name(step) == 'LoadStudyViews':
-            for inner in step.view_pipeline.transforms:
-                if _type_name(inner) in LOADING_TRANSFORMS:
-                    return inner
-        if _type_name(step) == 'CachedTransforms':
-            for inner in step.transforms.transforms:
+        inner_pipeline = _INNER_PIPELINES.get(_type_name(step))
+        if inner_pipeline is not None:
+            for inner in getattr(step, inner_pipeline).transforms:
                 if _type_name(inner) in LOADING_TRANSFORMS:
                     return inner
     return None

@@ -15,6 +15,7 @@ from mmcv.transforms import BaseTransform
 from mmpretrain.registry import TRANSFORMS
 
 from ...utils.json_files import read_json
+
 FILL_METHODS = ('ring_mean', 'telea')
 
 
